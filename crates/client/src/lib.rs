@@ -1,0 +1,297 @@
+//! A typed client for the hub's REST API: one method per route, errors that say whether a retry
+//! can help, and timeouts so that a dead link is noticed rather than waited on.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use switchboard_model::{Customer, CustomerId, CustomerSummary, Health, Page};
+use url::Url;
+
+/// Why a call to the hub failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the hub address {0:?} is not a valid http(s) URL; fix hub_url in the settings file")]
+    InvalidUrl(String),
+    #[error(
+        "the hub at {url} cannot be reached ({reason}); check the network or that the hub runs"
+    )]
+    Unreachable { url: String, reason: String },
+    #[error("the hub at {url} did not answer within {seconds} s; it may be overloaded")]
+    Timeout { url: String, seconds: u64 },
+    #[error("the hub refused the request ({status} {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the hub's answer could not be read ({0}); the hub may be a different version")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// Whether sending the same request again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } | ClientError::Timeout { .. } => true,
+            ClientError::Rejected { status, .. } => *status == 429 || *status >= 500,
+            ClientError::InvalidUrl(_) | ClientError::Decode(_) => false,
+        }
+    }
+
+    /// Whether the hub did not answer at all, as opposed to answering with an error.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Unreachable { .. } | ClientError::Timeout { .. }
+        )
+    }
+
+    /// Whether the hub answered that the thing asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ClientError::Rejected { status: 404, .. })
+    }
+}
+
+/// The error body the hub sends with every 4xx and 5xx.
+#[derive(Debug, serde::Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+/// A connection to one hub; cloning shares its connection pool.
+#[derive(Debug, Clone)]
+pub struct HubClient {
+    base: Url,
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl HubClient {
+    /// A client for the hub at `base_url`, such as `http://127.0.0.1:7300`.
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ClientError> {
+        let invalid = || ClientError::InvalidUrl(base_url.to_owned());
+        let mut base = Url::parse(base_url).map_err(|_| invalid())?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid());
+        }
+
+        // Routes are joined onto the base; without a trailing slash the last segment of a
+        // base such as http://host/switchboard would be replaced rather than extended.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .user_agent(concat!("switchboard-desktop/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| ClientError::Unreachable {
+                url: base_url.to_owned(),
+                reason: error.to_string(),
+            })?;
+        Ok(HubClient {
+            base,
+            http,
+            timeout,
+        })
+    }
+
+    /// The hub's base URL.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// `GET /v1/health`. A hub that answers 503 is reported as `Ok` with a degraded status,
+    /// because it did answer.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        let url = self.url("v1/health", &[])?;
+        let response = self.send(url.clone()).await?;
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            return decode(response).await;
+        }
+        self.read(url, response).await
+    }
+
+    /// `GET /v1/customers`: one page of customers in name order, filtered by `query`.
+    pub async fn customers(
+        &self,
+        query: Option<&str>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<CustomerSummary>, ClientError> {
+        let limit = limit.to_string();
+        let mut pairs = vec![("limit", limit.as_str())];
+        if let Some(query) = query {
+            pairs.push(("q", query));
+        }
+        if let Some(cursor) = cursor {
+            pairs.push(("cursor", cursor));
+        }
+        let url = self.url("v1/customers", &pairs)?;
+        let response = self.send(url.clone()).await?;
+        self.read(url, response).await
+    }
+
+    /// `GET /v1/customers/{id}`: one customer's whole profile.
+    pub async fn customer(&self, id: &CustomerId) -> Result<Customer, ClientError> {
+        let url = self.url("v1/customers/", &[])?;
+        let url = url
+            .join(&percent_encode_segment(id.as_str()))
+            .map_err(|_| ClientError::InvalidUrl(id.to_string()))?;
+        let response = self.send(url.clone()).await?;
+        self.read(url, response).await
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, ClientError> {
+        let mut url = self
+            .base
+            .join(path)
+            .map_err(|_| ClientError::InvalidUrl(self.base.to_string()))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    async fn send(&self, url: Url) -> Result<reqwest::Response, ClientError> {
+        tracing::debug!(%url, "hub request");
+        self.http.get(url.clone()).send().await.map_err(|error| {
+            if error.is_timeout() {
+                ClientError::Timeout {
+                    url: url.to_string(),
+                    seconds: self.timeout.as_secs(),
+                }
+            } else {
+                ClientError::Unreachable {
+                    url: url.to_string(),
+                    reason: root_cause(&error),
+                }
+            }
+        })
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        response: reqwest::Response,
+    ) -> Result<T, ClientError> {
+        let status = response.status();
+        if status.is_success() {
+            return decode(response).await;
+        }
+
+        let body = response.text().await.unwrap_or_default();
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&body) {
+            Ok(error) => (error.code, error.message),
+            Err(_) => ("unknown".to_owned(), format!("{url} answered {status}")),
+        };
+        tracing::debug!(%url, status = status.as_u16(), %code, "hub refused a request");
+        Err(ClientError::Rejected {
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
+    response
+        .json()
+        .await
+        .map_err(|error| ClientError::Decode(root_cause(&error)))
+}
+
+/// The innermost error's words: reqwest's own message ("error sending request") says nothing
+/// an agent or admin can act on, while the cause ("Connection refused") does.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// Escapes everything but unreserved characters, so that an id can never add path segments.
+fn percent_encode_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_keep_their_path_prefix() {
+        let client = HubClient::new(
+            "http://hub.example:7300/switchboard",
+            Duration::from_secs(1),
+        )
+        .expect("a valid URL");
+        let url = client.url("v1/health", &[]).expect("joins");
+        assert_eq!(
+            url.as_str(),
+            "http://hub.example:7300/switchboard/v1/health",
+            "a hub behind a path prefix keeps it"
+        );
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted() {
+        for bad in ["ftp://hub", "hub:7300", "", "mailto:ops@example.org"] {
+            let result = HubClient::new(bad, Duration::from_secs(1));
+            assert!(
+                matches!(result, Err(ClientError::InvalidUrl(_))),
+                "{bad:?} must be refused with advice to fix the settings"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_cannot_escape_their_path_segment() {
+        assert_eq!(
+            percent_encode_segment("cus_0a"),
+            "cus_0a",
+            "plain ids pass unchanged"
+        );
+        assert_eq!(
+            percent_encode_segment("../admin?x=1"),
+            "..%2Fadmin%3Fx%3D1",
+            "slashes and query marks are escaped"
+        );
+    }
+
+    #[test]
+    fn retry_advice_follows_the_kind_of_failure() {
+        let rejected = |status| ClientError::Rejected {
+            status,
+            code: String::new(),
+            message: String::new(),
+        };
+        assert!(
+            rejected(503).is_retryable(),
+            "an overloaded hub may recover"
+        );
+        assert!(rejected(429).is_retryable(), "rate limits lift");
+        assert!(
+            !rejected(400).is_retryable(),
+            "the same bad request fails again"
+        );
+        assert!(
+            !rejected(404).is_retryable(),
+            "a missing record does not appear by retrying"
+        );
+        assert!(rejected(404).is_not_found(), "404 is reported as not found");
+    }
+}

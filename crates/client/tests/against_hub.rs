@@ -1,0 +1,136 @@
+//! The client against a real hub served in-process on a loopback port.
+
+use std::time::Duration;
+
+use switchboard_client::{ClientError, HubClient};
+use switchboard_hub::store::HubStore;
+use switchboard_hub::{HubState, base_url, seed_demo, serve};
+use switchboard_model::{CustomerId, HealthStatus};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct ServedHub {
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ServedHub {
+    async fn start(customers: usize) -> ServedHub {
+        let store = HubStore::open_in_memory().expect("an in-memory hub database");
+        seed_demo(&store, 11, customers).expect("demo data seeds");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let url = base_url(listener.local_addr().expect("a bound address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = HubState { store, demo: true };
+        let task = tokio::spawn(serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        ServedHub {
+            url,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let served = (&mut self.task).await.expect("the hub task does not panic");
+        served.expect("the hub shuts down cleanly");
+    }
+}
+
+#[tokio::test]
+async fn lists_searches_and_fetches_customers() {
+    let hub = ServedHub::start(25).await;
+    let client = HubClient::new(&hub.url, Duration::from_secs(5)).expect("a valid URL");
+
+    let health = client
+        .health()
+        .await
+        .expect("a running hub answers its health check");
+    assert_eq!(
+        health.status,
+        HealthStatus::Ok,
+        "an in-memory hub is healthy"
+    );
+
+    let first = client
+        .customers(None, 10, None)
+        .await
+        .expect("the list is served");
+    assert_eq!(first.items.len(), 10, "a full first page");
+    let cursor = first
+        .next
+        .as_ref()
+        .expect("25 customers need more than one page of 10");
+    let second = client
+        .customers(None, 10, Some(&cursor.0))
+        .await
+        .expect("page two is served");
+    assert!(
+        second.items.iter().all(|c| !first.items.contains(c)),
+        "the second page does not repeat the first"
+    );
+
+    let someone = &first.items[3];
+    let phone = someone
+        .primary_phone
+        .clone()
+        .expect("demo customers have phones");
+    let found = client
+        .customers(Some(&phone), 10, None)
+        .await
+        .expect("search works");
+    assert!(
+        found.items.iter().any(|c| c.id == someone.id),
+        "searching by a customer's number finds them"
+    );
+
+    let profile = client
+        .customer(&someone.id)
+        .await
+        .expect("a listed customer can be fetched");
+    assert_eq!(
+        profile.display_name, someone.display_name,
+        "the profile matches the list"
+    );
+
+    let missing = client.customer(&CustomerId("cus_nobody".to_owned())).await;
+    assert!(
+        matches!(&missing, Err(error) if error.is_not_found()),
+        "an unknown id is reported as not found, got {missing:?}"
+    );
+
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopped_hub_is_reported_unreachable() {
+    let hub = ServedHub::start(1).await;
+    let client = HubClient::new(&hub.url, Duration::from_secs(5)).expect("a valid URL");
+    client.health().await.expect("reachable while it runs");
+
+    hub.stop().await;
+
+    let error = client
+        .health()
+        .await
+        .expect_err("a stopped hub cannot answer");
+    assert!(
+        error.is_unreachable(),
+        "a refused connection means unreachable, got {error:?}"
+    );
+    assert!(
+        error.is_retryable(),
+        "an unreachable hub is worth retrying later"
+    );
+    assert!(
+        matches!(error, ClientError::Unreachable { ref reason, .. } if !reason.is_empty()),
+        "the reason names the cause"
+    );
+}

@@ -1,0 +1,43 @@
+//! Errors the engine reports to the window, each with a stable code the window can act on.
+
+use switchboard_client::ClientError;
+
+/// A stable code for each kind of failure, so that the window never matches on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The hub did not answer; the agent should check the link or wait.
+    HubUnreachable,
+    /// The hub answered and refused; the message says why.
+    HubRejected,
+    /// The record asked for does not exist.
+    NotFound,
+    /// The settings or policy file is wrong; an admin must fix it.
+    InvalidSettings,
+    /// Something that should not happen; the logs have details.
+    Internal,
+}
+
+/// What went wrong while serving the window.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Hub(#[from] ClientError),
+    #[error("{0}")]
+    Settings(String),
+}
+
+impl EngineError {
+    /// The code the window receives with this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::Hub(error) if error.is_unreachable() => ErrorCode::HubUnreachable,
+            EngineError::Hub(error) if error.is_not_found() => ErrorCode::NotFound,
+            EngineError::Hub(ClientError::InvalidUrl(_)) => ErrorCode::InvalidSettings,
+            EngineError::Hub(ClientError::Decode(_)) => ErrorCode::Internal,
+            EngineError::Hub(_) => ErrorCode::HubRejected,
+            EngineError::Settings(_) => ErrorCode::InvalidSettings,
+        }
+    }
+}

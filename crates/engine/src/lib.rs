@@ -1,0 +1,16 @@
+//! The agent session runtime, free of any window toolkit: it owns the settings, the link to the
+//! hub and its connectivity, and answers the questions the window asks.
+//!
+//! Layout: [`settings`] resolves where the hub is; [`connectivity`] is the pure state machine
+//! that turns health probes into online, degraded or offline; [`session`] ties them to a hub
+//! client and publishes [`HubStatus`] changes.
+
+pub mod connectivity;
+mod error;
+mod session;
+pub mod settings;
+
+pub use connectivity::Connectivity;
+pub use error::{EngineError, ErrorCode};
+pub use session::{Engine, HubStatus};
+pub use settings::{Settings, SettingsSource};

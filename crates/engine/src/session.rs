@@ -1,0 +1,168 @@
+//! One agent's session with the hub: the client, the connectivity it observes, and the status
+//! the window is told about whenever it changes.
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use switchboard_client::{ClientError, HubClient};
+use switchboard_model::{Customer, CustomerId, CustomerSummary, HealthStatus};
+use tokio::sync::watch;
+
+use crate::connectivity::{ConnectivityTracker, Outcome};
+use crate::{Connectivity, EngineError, Settings, SettingsSource};
+
+/// The most customers the list shows at once; the search narrows it.
+pub const CUSTOMER_LIST_LIMIT: u32 = 200;
+
+/// What the window shows about the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HubStatus {
+    pub connectivity: Connectivity,
+    pub hub_url: String,
+    pub hub_url_source: SettingsSource,
+    /// Why the hub is not online, in words an agent can act on; absent when online.
+    pub detail: Option<String>,
+    /// Whether the hub runs in demo mode, as it last said.
+    pub demo: bool,
+    /// The hub's version, as it last said.
+    pub hub_version: Option<String>,
+}
+
+/// The engine of one desktop session. Share it behind an `Arc`.
+#[derive(Debug)]
+pub struct Engine {
+    client: HubClient,
+    settings: Settings,
+    tracker: Mutex<ConnectivityTracker>,
+    status: watch::Sender<HubStatus>,
+}
+
+impl Engine {
+    /// An engine for the hub named in `settings`. It does not contact the hub until asked.
+    pub fn new(settings: Settings) -> Result<Engine, EngineError> {
+        let client = HubClient::new(&settings.hub_url, settings.request_timeout)?;
+        let status = HubStatus {
+            connectivity: Connectivity::Connecting,
+            hub_url: settings.hub_url.clone(),
+            hub_url_source: settings.hub_url_source,
+            detail: None,
+            demo: false,
+            hub_version: None,
+        };
+        Ok(Engine {
+            client,
+            settings,
+            tracker: Mutex::new(ConnectivityTracker::default()),
+            status: watch::channel(status).0,
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The hub status now.
+    pub fn status(&self) -> HubStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change from now on.
+    pub fn subscribe(&self) -> watch::Receiver<HubStatus> {
+        self.status.subscribe()
+    }
+
+    /// Probes the hub's health once and records what it found.
+    pub async fn probe(&self) {
+        match self.client.health().await {
+            Ok(health) => {
+                let outcome = match health.status {
+                    HealthStatus::Ok => Outcome::Healthy,
+                    HealthStatus::Degraded => Outcome::Unhealthy,
+                };
+                let detail = (outcome == Outcome::Unhealthy)
+                    .then(|| "the hub answers but reports a problem with its database".to_owned());
+                self.record(outcome, detail, Some((health.demo, health.version)));
+            }
+            Err(error) => self.record_failure(&error),
+        }
+    }
+
+    /// Probes the hub every health interval until the returned future is dropped.
+    pub async fn watch_connectivity(&self) {
+        let mut ticks = tokio::time::interval(self.settings.health_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            self.probe().await;
+        }
+    }
+
+    /// The customers whose name, company or identity matches `query`, in name order.
+    pub async fn customers(
+        &self,
+        query: Option<&str>,
+    ) -> Result<Vec<CustomerSummary>, EngineError> {
+        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        let page = self
+            .client
+            .customers(query, CUSTOMER_LIST_LIMIT, None)
+            .await;
+        Ok(self.observe_request(page)?.items)
+    }
+
+    /// One customer's whole profile.
+    pub async fn customer(&self, id: &CustomerId) -> Result<Customer, EngineError> {
+        let customer = self.client.customer(id).await;
+        Ok(self.observe_request(customer)?)
+    }
+
+    /// Lets ordinary requests inform connectivity too, so that a dead link shows as soon as the
+    /// agent's own click fails instead of at the next probe.
+    fn observe_request<T>(&self, result: Result<T, ClientError>) -> Result<T, ClientError> {
+        match &result {
+            Ok(_) => self.record(Outcome::Healthy, None, None),
+            Err(error) if error.is_unreachable() => self.record_failure(error),
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn record_failure(&self, error: &ClientError) {
+        let outcome = if error.is_unreachable() {
+            Outcome::NoAnswer
+        } else {
+            Outcome::Unhealthy
+        };
+        self.record(outcome, Some(error.to_string()), None);
+    }
+
+    fn record(&self, outcome: Outcome, detail: Option<String>, hub: Option<(bool, String)>) {
+        let connectivity = {
+            let mut tracker = self
+                .tracker
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if let Some(changed) = tracker.observe(outcome) {
+                tracing::info!(connectivity = ?changed, hub = %self.settings.hub_url, "hub connectivity changed");
+            }
+            tracker.state()
+        };
+
+        self.status.send_if_modified(|status| {
+            let before = status.clone();
+            status.connectivity = connectivity;
+            status.detail = if connectivity == Connectivity::Online {
+                None
+            } else {
+                detail
+            };
+            if let Some((demo, version)) = hub {
+                status.demo = demo;
+                status.hub_version = Some(version);
+            }
+            *status != before
+        });
+    }
+}

@@ -1,0 +1,166 @@
+//! `/v1/customers`: the customer list with search and cursor paging, and one customer's profile.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use switchboard_model::{Cursor, Customer, CustomerSummary, Page};
+
+use super::error::{ApiError, ErrorBody};
+use crate::HubState;
+use crate::store::{self, CustomerQuery};
+
+/// The largest page a client may ask for; bigger pages hold the database lock too long.
+pub const MAX_PAGE: u32 = 500;
+const DEFAULT_PAGE: u32 = 50;
+
+/// The query string of the customer list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Text to find in names and companies, or at the start of a phone number or e-mail.
+    pub q: Option<String>,
+    /// How many customers to return, 1 to 500; 50 when absent.
+    pub limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists customers in name order, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/customers",
+    tag = "customers",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page of customers", body = Page<CustomerSummary>),
+        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<HubState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Page<CustomerSummary>>, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::InvalidInput {
+            field: "limit",
+            reason: format!("must be between 1 and {MAX_PAGE}, got {limit}"),
+        });
+    }
+    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let text = params
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+
+    let query = CustomerQuery {
+        text,
+        after,
+        limit: limit as usize,
+    };
+    let rows = state
+        .store
+        .run(move |connection| store::list_customers(connection, &query))
+        .await?;
+
+    // A full page may have more behind it; a short page is the last.
+    let next = (rows.len() == limit as usize)
+        .then(|| {
+            rows.last()
+                .map(|(key, summary)| encode_cursor(key, summary.id.as_str()))
+        })
+        .flatten();
+    let items = rows.into_iter().map(|(_, summary)| summary).collect();
+    Ok(Json(Page { items, next }))
+}
+
+/// Returns one customer's profile with all their identities.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "The customer's id, such as cus_0123456789abcdef")),
+    responses(
+        (status = 200, description = "The customer", body = Customer),
+        (status = 404, description = "No customer has this id", body = ErrorBody),
+    )
+)]
+pub async fn get(
+    State(state): State<HubState>,
+    Path(id): Path<String>,
+) -> Result<Json<Customer>, ApiError> {
+    let lookup = id.clone();
+    let found = state
+        .store
+        .run(move |connection| store::customer(connection, &lookup))
+        .await?;
+    found.map(Json).ok_or(ApiError::NotFound {
+        what: "customer",
+        id,
+    })
+}
+
+/// Cursors are the hex of the last row's sort key and id, so that they survive any URL and
+/// carry no meaning a client could come to rely on.
+fn encode_cursor(sort_key: &str, id: &str) -> Cursor {
+    let raw = format!("{sort_key}\u{0}{id}");
+    Cursor(raw.bytes().map(|byte| format!("{byte:02x}")).collect())
+}
+
+fn decode_cursor(cursor: &str) -> Result<(String, String), ApiError> {
+    let invalid = || ApiError::InvalidInput {
+        field: "cursor",
+        reason: "is not a cursor this hub issued; start again without it".to_owned(),
+    };
+
+    if cursor.len() % 2 != 0 || !cursor.is_ascii() {
+        return Err(invalid());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&cursor[at..at + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| invalid())?;
+    let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (sort_key, id) = raw.split_once('\u{0}').ok_or_else(invalid)?;
+    Ok((sort_key.to_owned(), id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_any_name() {
+        for (key, id) in [
+            ("ada lovelace", "cus_1"),
+            ("chloé martin", "cus_2"),
+            ("", "cus_3"),
+        ] {
+            let cursor = encode_cursor(key, id);
+            let decoded = decode_cursor(&cursor.0).expect("a cursor we issued decodes");
+            assert_eq!(
+                decoded,
+                (key.to_owned(), id.to_owned()),
+                "{key:?} must round-trip"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_cursors_are_refused_naming_the_field() {
+        for bad in ["xyz", "0", "ff", "6164", "é1"] {
+            let error = decode_cursor(bad).expect_err("a cursor we did not issue is refused");
+            assert!(
+                matches!(
+                    error,
+                    ApiError::InvalidInput {
+                        field: "cursor",
+                        ..
+                    }
+                ),
+                "{bad:?} must be refused as an invalid cursor, got {error:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The REST API under `/v1`: its routes, and the OpenAPI document generated from them.
+
+mod customers;
+mod error;
+mod health;
+
+use axum::Json;
+use axum::Router;
+use axum::http::Uri;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+pub use error::{ApiError, ErrorBody};
+
+use crate::HubState;
+
+/// The OpenAPI description of every route, built from the handlers' annotations so that the
+/// document cannot drift from the code.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard hub",
+        description = "The backend Switchboard desktops sync with."
+    ),
+    paths(health::health, customers::list, customers::get),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "health", description = "Whether the hub serves"),
+        (name = "customers", description = "Customers and their identities"),
+    )
+)]
+pub struct ApiDoc;
+
+/// All routes, with `state` shared by every handler.
+pub fn router(state: HubState) -> Router {
+    Router::new()
+        .route("/v1/health", get(health::health))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/customers", get(customers::list))
+        .route("/v1/customers/{id}", get(customers::get))
+        .fallback(no_route)
+        .with_state(state)
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_owned())
+}

@@ -1,0 +1,388 @@
+//! Demo data: a reproducible population of customers who look real but can never reach a real
+//! person, because every number sits in a range regulators reserve for drama and every e-mail
+//! domain is reserved by RFC 2606.
+
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use switchboard_model::{Customer, CustomerId, Identity, IdentityKind};
+use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// Where a demo customer lives, and how numbers and names are made there.
+struct Region {
+    country: &'static str,
+    language: &'static str,
+    cities: &'static [&'static str],
+    given: &'static [&'static str],
+    family: &'static [&'static str],
+    /// Number ranges set aside for fiction, as (prefix, how many digits follow).
+    fiction_ranges: &'static [(&'static str, u32)],
+    mail_domains: &'static [&'static str],
+}
+
+const REGIONS: &[Region] = &[
+    Region {
+        country: "GB",
+        language: "en-GB",
+        cities: &[
+            "London",
+            "Leeds",
+            "Manchester",
+            "Bristol",
+            "Glasgow",
+            "Cardiff",
+            "Belfast",
+        ],
+        given: &[
+            "Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Noah", "Mia", "Priya", "Arjun",
+            "Fatima", "Yusuf", "Siobhan", "Callum", "Eilidh", "Rhys", "Grace", "Kwame", "Mei",
+            "Tom",
+        ],
+        family: &[
+            "Smith", "Jones", "Taylor", "Brown", "Williams", "Patel", "Khan", "O'Neill", "Evans",
+            "Thomas", "Roberts", "Campbell", "Hughes", "Okafor", "Chen", "Walker", "Wright",
+            "Ahmed", "MacLeod", "Davies",
+        ],
+        // Ofcom's drama ranges: mobiles 07700 900xxx and landlines such as 0113 496 0xxx.
+        fiction_ranges: &[
+            ("+447700900", 3),
+            ("+441134960", 3),
+            ("+441614960", 3),
+            ("+441174960", 3),
+            ("+441414960", 3),
+            ("+442079460", 3),
+        ],
+        mail_domains: &["example.co.uk", "example.org", "example.net"],
+    },
+    Region {
+        country: "US",
+        language: "en-US",
+        cities: &[
+            "Chicago", "Seattle", "Boston", "Austin", "Denver", "Atlanta", "Portland",
+        ],
+        given: &[
+            "James", "Olivia", "Liam", "Emma", "Lucas", "Sophia", "Mateo", "Isabella", "Ethan",
+            "Camila", "Jamal", "Aaliyah", "Wei", "Hannah", "Diego", "Zoe", "Malik", "Nora",
+        ],
+        family: &[
+            "Johnson",
+            "Garcia",
+            "Miller",
+            "Davis",
+            "Rodriguez",
+            "Martinez",
+            "Nguyen",
+            "Kim",
+            "Washington",
+            "Lee",
+            "Anderson",
+            "Jackson",
+            "Lopez",
+            "Hernandez",
+            "Cohen",
+            "Rivera",
+        ],
+        // Numbers 555-0100 to 555-0199 are reserved for fiction in every area code.
+        fiction_ranges: &[
+            ("+131255501", 2),
+            ("+120655501", 2),
+            ("+161755501", 2),
+            ("+151255501", 2),
+            ("+130355501", 2),
+            ("+140455501", 2),
+            ("+150355501", 2),
+            ("+120255501", 2),
+            ("+141555501", 2),
+            ("+121355501", 2),
+            ("+130555501", 2),
+            ("+161255501", 2),
+            ("+161555501", 2),
+            ("+170255501", 2),
+            ("+171355501", 2),
+            ("+180855501", 2),
+            ("+190755501", 2),
+            ("+191955501", 2),
+            ("+197155501", 2),
+            ("+198455501", 2),
+        ],
+        mail_domains: &["example.com", "example.net"],
+    },
+    Region {
+        country: "FR",
+        language: "fr-FR",
+        cities: &[
+            "Paris",
+            "Lyon",
+            "Marseille",
+            "Toulouse",
+            "Nantes",
+            "Lille",
+            "Bordeaux",
+        ],
+        given: &[
+            "Camille", "Louis", "Léa", "Gabriel", "Chloé", "Hugo", "Manon", "Arthur", "Inès",
+            "Jules", "Yasmine", "Théo", "Élodie", "Karim",
+        ],
+        family: &[
+            "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+            "Leroy", "Moreau", "Benali", "Lefèvre", "Girard", "Nguyen",
+        ],
+        // ARCEP's ranges for fiction: 01 99 00 xx xx, 06 39 98 xx xx and others.
+        fiction_ranges: &[
+            ("+3319900", 4),
+            ("+3363998", 4),
+            ("+3326191", 4),
+            ("+3346571", 4),
+        ],
+        mail_domains: &["example.fr", "example.org"],
+    },
+];
+
+const COMPANIES: &[&str] = &[
+    "Northwind Traders",
+    "Contoso Ltd",
+    "Fabrikam Inc",
+    "Tailspin Toys",
+    "Wide World Importers",
+    "Adventure Works",
+    "Blue Yonder Airlines",
+    "Litware Inc",
+];
+
+const TIERS: &[(&str, u32)] = &[
+    ("standard", 80),
+    ("silver", 12),
+    ("gold", 6),
+    ("platinum", 2),
+];
+
+/// Makes `count` customers from `seed`; the same seed always gives the same people.
+///
+/// Numbers are drawn without repeats, except that about one customer in twenty-five shares the
+/// household landline of the customer before, as families do, so that the desktop must ask the
+/// agent which person is calling rather than guess.
+pub fn customers(seed: u64, count: usize, now: OffsetDateTime) -> Vec<Customer> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut numbers = NumberPool::default();
+    let mut people: Vec<Customer> = Vec::with_capacity(count);
+
+    for index in 0..count {
+        let region = &REGIONS[index % REGIONS.len()];
+        let given = *region.given.choose(&mut rng).unwrap_or(&"Alex");
+        let family = *region.family.choose(&mut rng).unwrap_or(&"Doe");
+        let display_name = format!("{given} {family}");
+
+        let mut identities = Vec::with_capacity(3);
+        let mobile = numbers.next(region);
+        identities.push(phone(mobile, "mobile", true));
+
+        let shares_household = index > 0 && rng.random_ratio(1, 25);
+        if shares_household {
+            let previous = &people[index - 1];
+            if let Some(landline) = previous.primary(IdentityKind::Phone) {
+                identities.push(phone(landline.value.clone(), "home", false));
+            }
+        } else if rng.random_ratio(1, 3) {
+            identities.push(phone(numbers.next(region), "home", false));
+        }
+
+        let domain = region
+            .mail_domains
+            .choose(&mut rng)
+            .unwrap_or(&"example.org");
+        identities.push(Identity {
+            kind: IdentityKind::Email,
+            value: format!(
+                "{}.{}{}@{domain}",
+                ascii_lower(given),
+                ascii_lower(family),
+                index
+            ),
+            label: None,
+            primary: true,
+        });
+
+        let company = rng.random_ratio(1, 5).then(|| {
+            COMPANIES
+                .choose(&mut rng)
+                .map(|name| (*name).to_owned())
+                .unwrap_or_default()
+        });
+        let since = now - Duration::days(rng.random_range(30..3650));
+        let changed = since + Duration::days(rng.random_range(0..30));
+
+        people.push(Customer {
+            id: CustomerId(format!("cus_{:016x}", rng.random::<u64>())),
+            display_name,
+            company,
+            language: region.language.to_owned(),
+            city: region
+                .cities
+                .choose(&mut rng)
+                .map(|city| (*city).to_owned()),
+            country: Some(region.country.to_owned()),
+            tier: weighted_tier(&mut rng).to_owned(),
+            created_at: rfc3339(since),
+            updated_at: rfc3339(changed),
+            identities,
+        });
+    }
+    people
+}
+
+fn phone(value: String, label: &str, primary: bool) -> Identity {
+    Identity {
+        kind: IdentityKind::Phone,
+        value,
+        label: Some(label.to_owned()),
+        primary,
+    }
+}
+
+fn weighted_tier(rng: &mut impl Rng) -> &'static str {
+    let total: u32 = TIERS.iter().map(|(_, weight)| weight).sum();
+    let mut roll = rng.random_range(0..total);
+    for (tier, weight) in TIERS {
+        if roll < *weight {
+            return tier;
+        }
+        roll -= weight;
+    }
+    TIERS[0].0
+}
+
+/// Lower-cases a name and keeps only ASCII letters, for the local part of an e-mail address.
+fn ascii_lower(name: &str) -> String {
+    name.chars()
+        .filter_map(|c| match c {
+            'é' | 'è' | 'ê' | 'É' => Some('e'),
+            c if c.is_ascii_alphabetic() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    // Formatting a UTC timestamp in RFC 3339 cannot fail for years 0 to 9999.
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Hands out fictional numbers without repeats, walking each region's ranges in order.
+#[derive(Default)]
+struct NumberPool {
+    issued: std::collections::HashMap<&'static str, u64>,
+}
+
+impl NumberPool {
+    fn next(&mut self, region: &'static Region) -> String {
+        let capacity: u64 = region
+            .fiction_ranges
+            .iter()
+            .map(|(_, digits)| 10u64.pow(*digits))
+            .sum();
+        let issued = self.issued.entry(region.country).or_default();
+
+        // Once a region's fiction ranges run out, numbers repeat; the demo then has more shared
+        // numbers than a real population, which the desktop must handle anyway.
+        let mut slot = *issued % capacity;
+        *issued += 1;
+
+        let mut number = String::new();
+        for (prefix, digits) in region.fiction_ranges {
+            let size = 10u64.pow(*digits);
+            if slot < size {
+                number = format!("{prefix}{slot:0width$}", width = *digits as usize);
+                break;
+            }
+            slot -= size;
+        }
+        number
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-12-01 12:00 UTC)
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_people() {
+        assert_eq!(
+            customers(7, 50, now()),
+            customers(7, 50, now()),
+            "demo data must be reproducible so that tests and bug reports can refer to it"
+        );
+        assert_ne!(
+            customers(7, 50, now()),
+            customers(8, 50, now()),
+            "another seed, other people"
+        );
+    }
+
+    #[test]
+    fn every_customer_is_reachable_and_ids_are_unique() {
+        let people = customers(1, 500, now());
+        let ids: HashSet<_> = people.iter().map(|c| c.id.clone()).collect();
+        assert_eq!(ids.len(), people.len(), "customer ids never collide");
+
+        for customer in &people {
+            let phone = customer
+                .primary(IdentityKind::Phone)
+                .expect("every customer has a phone");
+            assert!(
+                phone.value.starts_with('+'),
+                "{} is not in E.164",
+                phone.value
+            );
+            let digits = phone.value.len() - 1;
+            assert!(
+                (8..=15).contains(&digits),
+                "{} has an impossible length",
+                phone.value
+            );
+
+            let email = customer
+                .primary(IdentityKind::Email)
+                .expect("every customer has e-mail");
+            assert!(
+                email.value.contains("@example."),
+                "{} is not reserved",
+                email.value
+            );
+        }
+    }
+
+    #[test]
+    fn some_households_share_a_number_but_mobiles_are_personal() {
+        let people = customers(3, 600, now());
+
+        let mobiles: Vec<_> = people
+            .iter()
+            .filter_map(|c| c.primary(IdentityKind::Phone).map(|i| i.value.clone()))
+            .collect();
+        let distinct: HashSet<_> = mobiles.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            mobiles.len(),
+            "within capacity, mobiles are never reused"
+        );
+
+        let shared = people
+            .iter()
+            .flat_map(|c| {
+                c.identities
+                    .iter()
+                    .filter(|i| i.label.as_deref() == Some("home"))
+            })
+            .filter(|home| mobiles.contains(&home.value))
+            .count();
+        assert!(
+            shared > 0,
+            "some customers must share a number, so the picker has work to do"
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The `switchboard-hub` binary as scripts and IT use it: started with its documented options,
+//! ready when it prints its address, serving the documented routes, and stopped by a signal.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// A hub process that is killed when the test ends, however it ends.
+struct RunningHub {
+    child: Child,
+    url: String,
+}
+
+impl Drop for RunningHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_hub(data: &std::path::Path, customers: usize) -> RunningHub {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-hub"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--customers",
+            &customers.to_string(),
+        ])
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the hub binary starts");
+
+    // Reading the first line blocks until the hub prints it or exits, so this waits on the
+    // hub's own readiness signal rather than on a timer.
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the hub's stdout is readable");
+    let url = line
+        .trim()
+        .strip_prefix("switchboard-hub serving on ")
+        .unwrap_or_else(|| panic!("the hub must announce its address, it printed {line:?}"))
+        .to_owned();
+    RunningHub { child, url }
+}
+
+fn get(url: &str) -> (u16, Value) {
+    let response = reqwest::blocking::get(url).expect("the hub answers on loopback");
+    let status = response.status().as_u16();
+    (status, response.json().expect("every hub answer is JSON"))
+}
+
+#[test]
+fn a_demo_hub_serves_its_customers_page_by_page() {
+    let data = tempfile::tempdir().expect("a temporary data folder");
+    let hub = start_hub(data.path(), 37);
+
+    let (status, health) = get(&format!("{}/v1/health", hub.url));
+    assert_eq!(status, 200, "a fresh hub is healthy: {health}");
+    assert_eq!(health["demo"], true, "the hub says it runs in demo mode");
+
+    let mut names = Vec::new();
+    let mut next = format!("{}/v1/customers?limit=10", hub.url);
+    loop {
+        let (status, page) = get(&next);
+        assert_eq!(status, 200, "every page is served: {page}");
+        let items = page["items"].as_array().expect("a page has items").clone();
+        assert!(items.len() <= 10, "a page never exceeds its limit");
+        names.extend(
+            items
+                .iter()
+                .map(|c| c["display_name"].as_str().unwrap_or("").to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(cursor) => next = format!("{}/v1/customers?limit=10&cursor={cursor}", hub.url),
+            None => break,
+        }
+    }
+    assert_eq!(
+        names.len(),
+        37,
+        "paging visits every seeded customer exactly once"
+    );
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|name| name.to_lowercase());
+    assert_eq!(names, sorted, "customers come in name order across pages");
+
+    let (_, first_page) = get(&format!("{}/v1/customers?limit=1", hub.url));
+    let id = first_page["items"][0]["id"]
+        .as_str()
+        .expect("a customer has an id")
+        .to_owned();
+    let (status, customer) = get(&format!("{}/v1/customers/{id}", hub.url));
+    assert_eq!(status, 200, "a listed customer can be fetched");
+    assert!(
+        customer["identities"]
+            .as_array()
+            .is_some_and(|ids| !ids.is_empty()),
+        "a demo customer has identities: {customer}"
+    );
+
+    let (status, missing) = get(&format!("{}/v1/customers/cus_nobody", hub.url));
+    assert_eq!(status, 404, "an unknown customer is not found");
+    assert_eq!(
+        missing["code"], "not_found",
+        "the error carries a stable code"
+    );
+
+    let (status, invalid) = get(&format!("{}/v1/customers?limit=0", hub.url));
+    assert_eq!(status, 400, "a limit of zero is refused");
+    assert!(
+        invalid["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("limit")),
+        "the message names the field: {invalid}"
+    );
+}
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let data = tempfile::tempdir().expect("a temporary data folder");
+    let hub = start_hub(data.path(), 1);
+
+    let (status, document) = get(&format!("{}/v1/openapi.json", hub.url));
+    assert_eq!(status, 200, "the document is served");
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.")),
+        "OpenAPI 3"
+    );
+    for path in ["/v1/health", "/v1/customers", "/v1/customers/{id}"] {
+        assert!(
+            document["paths"][path].is_object(),
+            "{path} must be documented"
+        );
+    }
+    assert!(
+        document["components"]["schemas"]["Customer"].is_object(),
+        "the Customer schema is part of the document"
+    );
+}
+
+#[test]
+fn a_restarted_demo_hub_keeps_its_data_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().expect("a temporary data folder");
+    let first_id = {
+        let hub = start_hub(data.path(), 5);
+        let (_, page) = get(&format!("{}/v1/customers?limit=1", hub.url));
+        page["items"][0]["id"]
+            .as_str()
+            .expect("a customer")
+            .to_owned()
+    };
+
+    let mut hub = start_hub(data.path(), 50);
+    let (_, page) = get(&format!("{}/v1/customers?limit=100", hub.url));
+    let count = page["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        count, 5,
+        "a second start does not seed again over existing data"
+    );
+    assert_eq!(
+        page["items"][0]["id"],
+        first_id.as_str(),
+        "the same customers are there"
+    );
+
+    let pid = hub.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "SIGTERM is delivered");
+    let status = hub.child.wait().expect("the hub exits");
+    assert!(
+        status.success(),
+        "SIGTERM is a clean shutdown, not a crash: {status}"
+    );
+}
