@@ -1,1 +1,102 @@
-fn main() {}
+//! Project automation, so that a newcomer needs two commands: `cargo xtask run` starts the demo
+//! hub and the desktop window, `cargo xtask test` runs every check CI runs. Each installs what
+//! is missing first (Debian packages, npm packages, tauri-driver).
+//!
+//! Other commands: `setup` (install only), `bindings` (regenerate the TypeScript IPC bindings),
+//! `bundle` (build .deb and .rpm packages).
+
+mod install;
+mod process;
+mod run;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [--listen ADDR:PORT] [--customers N]
+                 start the hub in demo mode and the desktop window on it; Ctrl-C stops both
+  test           rustfmt check, clippy -D warnings, Rust tests, UI checks and unit tests,
+                 end-to-end tests in the real window
+  setup          install what the two commands above need, and nothing else
+  bindings       regenerate ui/src/lib/ipc/bindings.ts from the Rust IPC definitions
+  bundle         build the desktop's .deb and .rpm packages";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        say(USAGE);
+        return ExitCode::from(2);
+    };
+
+    let outcome = match command.as_str() {
+        "run" => run::run(rest),
+        "test" => test::test(),
+        "setup" => install::everything(),
+        "bindings" => bindings(),
+        "bundle" => bundle(),
+        "help" | "--help" | "-h" => {
+            say(USAGE);
+            Ok(())
+        }
+        other => Err(anyhow::anyhow!("unknown command {other:?}\n\n{USAGE}")),
+    };
+
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            say(&format!("xtask: {error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a line for the person running the command. xtask talks to a terminal, so printing
+/// is its job; the lint against printing is meant for the libraries.
+#[allow(clippy::print_stderr)]
+fn say(line: &str) {
+    eprintln!("{line}");
+}
+
+/// The workspace root, whatever folder the command was started from.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Where cargo puts build outputs for this workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn bindings() -> anyhow::Result<()> {
+    process::cargo(&[
+        "test",
+        "-p",
+        "switchboard-desktop",
+        "--lib",
+        "committed_bindings",
+    ])
+    .env("SWITCHBOARD_BLESS", "1")
+    .run()?;
+    say("xtask: ui/src/lib/ipc/bindings.ts regenerated");
+    Ok(())
+}
+
+fn bundle() -> anyhow::Result<()> {
+    install::build_packages()?;
+    install::ui_packages()?;
+    // The Tauri CLI comes with the UI's npm packages, so no separate install is needed. AppImage
+    // is configured for release machines but needs a download, so it is not built here.
+    process::Step::new("npx", &["tauri", "build", "--bundles", "deb,rpm"])
+        .dir(root().join("ui"))
+        .arg("--config")
+        .arg(root().join("src-tauri/tauri.conf.json"))
+        .run()
+}

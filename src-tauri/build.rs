@@ -1,0 +1,17 @@
+//! Builds Tauri's context, and declares the app's commands so that each one needs an explicit
+//! permission in a capability file rather than being open to every window by default.
+
+fn main() {
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "hub_status",
+        "retry_hub",
+        "list_customers",
+        "get_customer",
+    ]);
+    if let Err(error) =
+        tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
+    {
+        // A build script reports failure by panicking; say what to fix first.
+        panic!("tauri build step failed: {error:#}; check tauri.conf.json and capabilities/");
+    }
+}

@@ -1,0 +1,128 @@
+//! Everything the web view can call or hear: commands, events and the one error type, plus the
+//! generation of their TypeScript bindings (`ui/src/lib/ipc/bindings.ts`).
+//!
+//! Commands only translate: they call the engine and map its errors to [`CommandError`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
+use switchboard_model::{Customer, CustomerId, CustomerSummary};
+use tauri::State;
+use tauri_specta::{Builder, collect_commands, collect_events};
+
+/// The error every command returns: a stable code to branch on and a sentence to show.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<EngineError> for CommandError {
+    fn from(error: EngineError) -> Self {
+        CommandError {
+            code: error.code(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Sent whenever the hub's connectivity or what it says about itself changes.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct HubStatusChanged(pub HubStatus);
+
+/// The hub's status now; the window asks once at start, then follows [`HubStatusChanged`].
+#[tauri::command]
+#[specta::specta]
+pub fn hub_status(engine: State<'_, Arc<Engine>>) -> HubStatus {
+    engine.status()
+}
+
+/// Probes the hub at once instead of waiting for the next scheduled probe.
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_hub(engine: State<'_, Arc<Engine>>) -> Result<HubStatus, CommandError> {
+    engine.probe().await;
+    Ok(engine.status())
+}
+
+/// Customers whose name, company, phone or e-mail matches `query`, in name order.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_customers(
+    engine: State<'_, Arc<Engine>>,
+    query: Option<String>,
+) -> Result<Vec<CustomerSummary>, CommandError> {
+    Ok(engine.customers(query.as_deref()).await?)
+}
+
+/// One customer's whole profile.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_customer(
+    engine: State<'_, Arc<Engine>>,
+    id: CustomerId,
+) -> Result<Customer, CommandError> {
+    Ok(engine.customer(&id).await?)
+}
+
+/// The registry of commands and events, shared by the app and by the bindings generator so
+/// that the two cannot list different things.
+pub fn builder() -> Builder<tauri::Wry> {
+    // Every type crosses the boundary in the same shape both ways, so one TypeScript type per
+    // Rust type is clearer than separate serialize and deserialize variants.
+    Builder::<tauri::Wry>::new()
+        .disable_serde_phases()
+        .commands(collect_commands![
+            hub_status,
+            retry_hub,
+            list_customers,
+            get_customer
+        ])
+        .events(collect_events![HubStatusChanged])
+}
+
+/// Where the committed bindings live.
+pub fn bindings_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/ipc/bindings.ts")
+}
+
+/// Writes the TypeScript bindings to `path`.
+pub fn export_bindings(path: &Path) -> Result<(), String> {
+    let typescript = specta_typescript::Typescript::default().header(
+        "// Generated from the Rust IPC definitions by `cargo xtask bindings`. Do not edit.",
+    );
+    builder()
+        .export(typescript, path)
+        .map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails when the committed bindings differ from what the Rust definitions generate. Set
+    /// `SWITCHBOARD_BLESS=1` (or run `cargo xtask bindings`) to rewrite them.
+    #[test]
+    fn committed_bindings_match_the_rust_definitions() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let fresh_path = dir.path().join("bindings.ts");
+        export_bindings(&fresh_path).expect("bindings generate");
+        let fresh = std::fs::read_to_string(&fresh_path).expect("generated bindings are readable");
+
+        let committed_path = bindings_path();
+        if std::env::var_os("SWITCHBOARD_BLESS").is_some() {
+            std::fs::write(&committed_path, &fresh).expect("the bindings file is writable");
+        }
+        let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+
+        assert!(
+            committed == fresh,
+            "{} is out of date with the Rust commands and types; run `cargo xtask bindings` and \
+             commit the result",
+            committed_path.display()
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! The Switchboard desktop shell: it adapts the Tauri-free engine to the window and does
+//! nothing else. Commands forward to the engine; engine changes become typed events.
+//!
+//! Layout: [`cli`] parses the command line; [`logging`] writes rolling log files; [`ipc`]
+//! holds the commands, events and error type the web view sees, and generates their
+//! TypeScript bindings.
+
+mod cli;
+pub mod ipc;
+mod logging;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use switchboard_engine::{Engine, Settings, settings};
+use tauri::Manager;
+use tauri_specta::Event;
+
+use crate::cli::Cli;
+use crate::ipc::HubStatusChanged;
+
+/// The identifier the app is installed under; it names its data, config and log folders.
+pub const APP_IDENTIFIER: &str = "app.switchboard.desktop";
+
+/// Starts the desktop and returns when its window closes.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+
+    let settings_path = cli
+        .settings
+        .clone()
+        .or_else(settings::default_settings_path);
+    let settings = match &settings_path {
+        Some(path) => Settings::load(path, cli.hub.clone()),
+        None => Ok(Settings::resolve(
+            None,
+            std::env::var(settings::HUB_URL_ENV).ok(),
+            cli.hub,
+        )),
+    };
+    let engine = match settings.and_then(Engine::new) {
+        Ok(engine) => Arc::new(engine),
+        Err(error) => {
+            // Logging is not set up yet, and a user who started the app from a terminal needs
+            // to read this; a desktop launcher shows nothing either way.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("switchboard: {error}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+
+    let bindings = ipc::builder();
+    let result = tauri::Builder::default()
+        // The single-instance plugin must come first so that a second launch hands over to
+        // the running window before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .invoke_handler(bindings.invoke_handler())
+        .manage(engine.clone())
+        .setup(move |app| {
+            bindings.mount_events(app);
+
+            let log_dir = app.path().app_log_dir()?;
+            let guard = logging::init(&log_dir)?;
+            app.manage(guard);
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                hub = %engine.settings().hub_url,
+                hub_source = ?engine.settings().hub_url_source,
+                settings = ?settings_path,
+                log_dir = %log_dir.display(),
+                "switchboard desktop starting"
+            );
+
+            spawn_status_forwarding(app.handle().clone(), engine.clone());
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the desktop window failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Probes the hub in the background and tells the window whenever its status changes.
+fn spawn_status_forwarding(app: tauri::AppHandle, engine: Arc<Engine>) {
+    let prober = engine.clone();
+    tauri::async_runtime::spawn(async move { prober.watch_connectivity().await });
+
+    tauri::async_runtime::spawn(async move {
+        let mut changes = engine.subscribe();
+        while changes.changed().await.is_ok() {
+            let status = changes.borrow_and_update().clone();
+            if let Err(error) = HubStatusChanged(status).emit(&app) {
+                tracing::warn!(%error, "cannot tell the window about a hub status change");
+            }
+        }
+    });
+}

@@ -1,0 +1,199 @@
+//! The desktop app under WebDriver: tauri-driver (which runs WebKitWebDriver, which launches
+//! the app) in its own process group, and a fantoccini client talking to it.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::{binary, free_port, kill_group, terminate_group, wait};
+
+/// A running tauri-driver; dropping it stops the driver, WebKitWebDriver and the app.
+#[derive(Debug)]
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+    /// The app's home for this run: its settings, window state and logs live here.
+    pub home: tempfile::TempDir,
+}
+
+impl Driver {
+    /// Starts tauri-driver on free ports, with the app told to use `hub_url` and to keep its
+    /// files in a fresh temporary home, and returns once both driver ports accept connections.
+    pub fn start(display: &str, hub_url: &str, log: &Path) -> anyhow::Result<Driver> {
+        let program = std::env::var_os("SWITCHBOARD_E2E_TAURI_DRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("tauri-driver"));
+        let port = free_port();
+        let native_port = free_port();
+        let home = tempfile::tempdir().context("a temporary home for the app")?;
+        let log_file = std::fs::File::create(log).context("the driver's log file")?;
+
+        let child = Command::new(&program)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("SWITCHBOARD_HUB_URL", hub_url)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            // Its own process group, so that teardown reaches the app and WebKit's helpers.
+            .process_group(0)
+            .stdout(Stdio::from(
+                log_file.try_clone().context("the driver's log file")?,
+            ))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "cannot start {}; run `cargo xtask setup`",
+                    program.display()
+                )
+            })?;
+        let driver = Driver { child, port, home };
+
+        // tauri-driver listens before WebKitWebDriver does; a session needs both.
+        wait::until(
+            "tauri-driver and WebKitWebDriver to listen",
+            Duration::from_secs(30),
+            || (wait::port_open(port) && wait::port_open(native_port)).then_some(()),
+        )?;
+        Ok(driver)
+    }
+
+    /// Opens a WebDriver session, which launches the app at `application`.
+    pub async fn session(&self, application: &Path) -> anyhow::Result<Client> {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), "wry".into());
+        capabilities.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": application.display().to_string() }),
+        );
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("cannot open a WebDriver session with the app")
+    }
+
+    /// The process group id of the driver and everything it started.
+    pub fn group(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        terminate_group(self.child.id());
+        let stopped = wait::until("the driver to exit", Duration::from_secs(5), || {
+            matches!(self.child.try_wait(), Ok(Some(_))).then_some(())
+        });
+        if stopped.is_err() {
+            kill_group(self.child.id());
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The desktop binary the tests launch.
+pub fn app_binary() -> PathBuf {
+    binary("SWITCHBOARD_E2E_APP", "switchboard")
+}
+
+/// Memory of a process and all its descendants, in KiB.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TreeMemory {
+    pub processes: usize,
+    pub rss_kib: u64,
+    pub pss_kib: u64,
+}
+
+/// Sums resident and proportional set sizes over `root` and its descendants, from
+/// /proc/PID/smaps_rollup. PSS splits shared pages fairly, so it is the honest total.
+pub fn tree_memory(root: u32) -> TreeMemory {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name may hold spaces and parentheses; fields resume after the last ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            continue;
+        };
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parents.push((pid, ppid));
+        }
+    }
+
+    let mut tree = vec![root];
+    let mut index = 0;
+    while index < tree.len() {
+        let parent = tree[index];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, ppid)| *ppid == parent)
+                .map(|(pid, _)| *pid),
+        );
+        index += 1;
+    }
+
+    let mut memory = TreeMemory::default();
+    for pid in tree {
+        let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
+            continue;
+        };
+        memory.processes += 1;
+        for line in rollup.lines() {
+            let value = || {
+                line.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            if line.starts_with("Rss:") {
+                memory.rss_kib += value().unwrap_or(0);
+            } else if line.starts_with("Pss:") {
+                memory.pss_kib += value().unwrap_or(0);
+            }
+        }
+    }
+    memory
+}
+
+/// The pid of the first process named `name` among `root`'s descendants.
+pub fn find_descendant(root: u32, name: &str) -> Option<u32> {
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .unwrap_or_default();
+        for child in children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+        {
+            let comm = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+            if comm.trim() == name {
+                return Some(child);
+            }
+            frontier.push(child);
+        }
+    }
+    None
+}

@@ -1,0 +1,191 @@
+//! The desktop window end to end: the real app in the real web view (WebKitGTK under Xvfb,
+//! driven through tauri-driver), talking to the real hub binary over loopback.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use switchboard_tests::display::VirtualDisplay;
+use switchboard_tests::driver::{Driver, app_binary, find_descendant, tree_memory};
+use switchboard_tests::hub::Hub;
+use switchboard_tests::{artifacts_dir, wait};
+
+/// Generous limits: CI machines are shared and a cold WebKit start can take a while. Tests end
+/// as soon as the condition holds, so these only bound a failure.
+const APPEAR: Duration = Duration::from_secs(60);
+
+async fn hub_json(url: &str) -> anyhow::Result<Value> {
+    let response = reqwest::get(url)
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    response
+        .json()
+        .await
+        .with_context(|| format!("JSON from {url}"))
+}
+
+/// The text of every element matching `css`, or `None` while there are none.
+async fn texts(window: &Client, css: &str) -> Option<Vec<String>> {
+    let elements = window.find_all(Locator::Css(css)).await.ok()?;
+    if elements.is_empty() {
+        return None;
+    }
+    let mut texts = Vec::with_capacity(elements.len());
+    for element in elements {
+        texts.push(element.text().await.ok()?);
+    }
+    Some(texts)
+}
+
+async fn attribute(window: &Client, css: &str, name: &str) -> Option<String> {
+    let element = window.find(Locator::Css(css)).await.ok()?;
+    element.attr(name).await.ok().flatten()
+}
+
+async fn screenshot(window: &Client, name: &str) -> anyhow::Result<()> {
+    let png = window.screenshot().await.context("taking a screenshot")?;
+    std::fs::write(artifacts_dir("window").join(name), png).context("saving a screenshot")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> anyhow::Result<()> {
+    const SEEDED: usize = 40;
+    let mut hub = Hub::start_demo(SEEDED)?;
+
+    // What the hub says is the truth the window must show.
+    let listed = hub_json(&format!("{}/v1/customers?limit=500", hub.url)).await?;
+    let items = listed["items"]
+        .as_array()
+        .context("the hub lists customers")?;
+    assert_eq!(items.len(), SEEDED, "the hub serves every seeded customer");
+    let chosen_id = items[SEEDED / 2]["id"]
+        .as_str()
+        .context("a customer id")?
+        .to_owned();
+    let chosen = hub_json(&format!("{}/v1/customers/{chosen_id}", hub.url)).await?;
+    let chosen_name = chosen["display_name"]
+        .as_str()
+        .context("a name")?
+        .to_owned();
+    let chosen_phones: Vec<String> = chosen["identities"]
+        .as_array()
+        .context("identities")?
+        .iter()
+        .filter(|identity| identity["kind"] == "phone")
+        .filter_map(|identity| identity["value"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !chosen_phones.is_empty(),
+        "the chosen customer has a phone number to check"
+    );
+
+    let display = VirtualDisplay::start()?;
+    let driver = Driver::start(
+        &display.name(),
+        &hub.url,
+        &artifacts_dir("window").join("driver.log"),
+    )?;
+
+    let launched = Instant::now();
+    let window = driver.session(&app_binary()).await?;
+    let result = async {
+        // The list fills from the hub: every seeded customer, by name.
+        let names = wait::until_async("the customer list", APPEAR, || async {
+            texts(&window, "[data-testid=customer-item] .name")
+                .await
+                .filter(|names| names.len() == SEEDED)
+        })
+        .await?;
+        let startup = launched.elapsed();
+        let expected: Vec<&str> = items
+            .iter()
+            .filter_map(|item| item["display_name"].as_str())
+            .collect();
+        assert_eq!(
+            names, expected,
+            "the window lists the hub's customers in the hub's order"
+        );
+
+        let status = attribute(&window, "[data-testid=hub-status]", "data-state").await;
+        assert_eq!(
+            status.as_deref(),
+            Some("online"),
+            "a running hub shows as online"
+        );
+
+        // Choosing a customer opens their record with the hub's name and numbers.
+        window
+            .find(Locator::Css(&format!("[data-customer-id='{chosen_id}']")))
+            .await
+            .context("the chosen customer is in the list")?
+            .click()
+            .await
+            .context("clicking the customer")?;
+        wait::until_async("the customer pane", APPEAR, || async {
+            texts(&window, "[data-testid=customer-name]")
+                .await
+                .filter(|shown| shown.first() == Some(&chosen_name))
+        })
+        .await?;
+
+        let mut shown_phones = Vec::new();
+        for element in window
+            .find_all(Locator::Css("[data-testid=customer-phone]"))
+            .await?
+        {
+            shown_phones.push(element.attr("data-e164").await?.unwrap_or_default());
+        }
+        assert_eq!(
+            shown_phones, chosen_phones,
+            "the pane shows the hub's numbers, in order"
+        );
+        screenshot(&window, "online.png").await?;
+
+        // Measure the window as an agent would have it: the app and its WebKit processes.
+        let app = find_descendant(driver.group(), "switchboard");
+        let memory = app.map(tree_memory).unwrap_or_default();
+        let metrics = serde_json::json!({
+            "startup_to_customer_list_ms": startup.as_millis() as u64,
+            "processes": memory.processes,
+            "rss_mib": memory.rss_kib / 1024,
+            "pss_mib": memory.pss_kib / 1024,
+        });
+        std::fs::write(
+            artifacts_dir("window").join("metrics.json"),
+            metrics.to_string(),
+        )?;
+        tracing_free_print(&format!("window metrics: {metrics}"));
+
+        // Stop the hub as an admin would; the window must say it is unreachable.
+        hub.stop()?;
+        let offline = wait::until_async("the window to notice the hub is gone", APPEAR, || async {
+            attribute(&window, "[data-testid=hub-status]", "data-state")
+                .await
+                .filter(|state| state == "offline")
+        })
+        .await?;
+        assert_eq!(offline, "offline", "the status follows the hub");
+        let label = texts(&window, "[data-testid=hub-status]")
+            .await
+            .unwrap_or_default();
+        assert!(
+            label
+                .first()
+                .is_some_and(|text| text.contains("Hub unreachable")),
+            "the agent reads that the hub is unreachable, got {label:?}"
+        );
+        screenshot(&window, "offline.png").await?;
+        anyhow::Ok(())
+    }
+    .await;
+
+    // Close the session whatever happened, so the app exits before the driver is stopped.
+    let _ = window.close().await;
+    result
+}
+
+#[allow(clippy::print_stderr)]
+fn tracing_free_print(line: &str) {
+    eprintln!("{line}");
+}

@@ -1,0 +1,67 @@
+// Unit tests of the window's pure formatting rules.
+import { describe, expect, it } from "vitest";
+import {
+  connectivityLabel,
+  customerSince,
+  formatPhone,
+  initials,
+  statusDescription,
+} from "./format";
+import type { HubStatus } from "./ipc";
+
+describe("formatPhone", () => {
+  it.each([
+    ["+447700900123", "+44 7700 900123", "a UK mobile groups 4-6"],
+    ["+442079460123", "+44 20 7946 0123", "a London number groups 2-4-4"],
+    ["+13125550142", "+1 312 555 0142", "a North American number groups 3-3-4"],
+    ["+33199001234", "+33 1 99 00 12 34", "a French number groups in pairs"],
+  ])("groups %s as %s (%s)", (e164, shown) => {
+    expect(formatPhone(e164), `${e164} must be grouped for reading aloud`).toBe(shown);
+  });
+
+  it("leaves numbers it does not know unchanged rather than guessing", () => {
+    expect(formatPhone("+4930123456"), "an unknown plan keeps its exact digits").toBe(
+      "+4930123456",
+    );
+    expect(formatPhone("0800 123"), "a non-E.164 value is shown as stored").toBe("0800 123");
+  });
+});
+
+describe("connectivity", () => {
+  const status: HubStatus = {
+    connectivity: "offline",
+    hub_url: "http://127.0.0.1:7300",
+    hub_url_source: "default",
+    detail: "connection refused",
+    demo: true,
+    hub_version: null,
+  };
+
+  it("says the hub is unreachable when offline", () => {
+    expect(connectivityLabel("offline"), "the agent must see the hub is gone").toBe(
+      "Hub unreachable",
+    );
+    expect(connectivityLabel("online"), "and when it is back").toBe("Hub online");
+  });
+
+  it("explains where the hub is and why it is not online", () => {
+    expect(statusDescription(status), "the tooltip names the address and the cause").toBe(
+      "Hub http://127.0.0.1:7300 (demo data): connection refused",
+    );
+  });
+});
+
+describe("customer facts", () => {
+  it("dates the relationship in words", () => {
+    expect(customerSince("2021-03-15T10:00:00Z"), "month and year are enough").toBe(
+      "Customer since March 2021",
+    );
+    expect(customerSince("not a date"), "an unreadable date shows nothing").toBe("");
+  });
+
+  it("takes initials from the first two names, whatever the script", () => {
+    expect(initials("Ada King Lovelace"), "two letters at most").toBe("AK");
+    expect(initials("  élodie   martin "), "accented letters are kept").toBe("ÉM");
+    expect(initials(""), "an empty name gives no initials").toBe("");
+  });
+});

@@ -1,0 +1,78 @@
+// Pure formatting for what the window shows; no I/O, so every rule is unit-tested.
+import type { Connectivity, HubStatus, Identity } from "./ipc";
+
+/** The words the status pill shows for each connectivity state. */
+export function connectivityLabel(connectivity: Connectivity): string {
+  switch (connectivity) {
+    case "connecting":
+      return "Connecting to hub…";
+    case "online":
+      return "Hub online";
+    case "degraded":
+      return "Hub degraded";
+    case "offline":
+      return "Hub unreachable";
+  }
+}
+
+/** A one-line explanation for the status pill's tooltip and screen-reader description. */
+export function statusDescription(status: HubStatus): string {
+  const where = `Hub ${status.hub_url}`;
+  const why = status.detail ? `: ${status.detail}` : "";
+  const demo = status.demo ? " (demo data)" : "";
+  return `${where}${demo}${why}`;
+}
+
+/**
+ * Groups an E.164 number for reading aloud. Numbers we cannot group are returned unchanged:
+ * showing the exact digits beats a pretty guess.
+ */
+export function formatPhone(e164: string): string {
+  const match = /^\+(\d+)$/.exec(e164);
+  const digits = match?.[1];
+  if (!digits) {
+    return e164;
+  }
+  if (digits.startsWith("1") && digits.length === 11) {
+    return `+1 ${digits.slice(1, 4)} ${digits.slice(4, 7)} ${digits.slice(7)}`;
+  }
+  if (digits.startsWith("44") && digits.length === 12) {
+    const national = digits.slice(2);
+    // Mobiles (07xxx) group 4-6, London (020) groups 2-4-4, other areas 4-6.
+    if (national.startsWith("20")) {
+      return `+44 ${national.slice(0, 2)} ${national.slice(2, 6)} ${national.slice(6)}`;
+    }
+    return `+44 ${national.slice(0, 4)} ${national.slice(4)}`;
+  }
+  if (digits.startsWith("33") && digits.length === 11) {
+    const national = digits.slice(2);
+    const pairs = national.slice(1).match(/\d{2}/g) ?? [];
+    return `+33 ${national.slice(0, 1)} ${pairs.join(" ")}`;
+  }
+  return e164;
+}
+
+/** An identity's value as shown: phones grouped, everything else as stored. */
+export function identityText(identity: Identity): string {
+  return identity.kind === "phone" ? formatPhone(identity.value) : identity.value;
+}
+
+/** "Customer since March 2021", from an RFC 3339 timestamp; empty when it cannot be read. */
+export function customerSince(createdAt: string, locale = "en-GB"): string {
+  const date = new Date(createdAt);
+  if (Number.isNaN(date.getTime())) {
+    return "";
+  }
+  const month = date.toLocaleDateString(locale, { month: "long", year: "numeric", timeZone: "UTC" });
+  return `Customer since ${month}`;
+}
+
+/** A person's initials for the avatar, from at most their first two names. */
+export function initials(name: string): string {
+  return name
+    .split(/\s+/)
+    .filter((part) => part.length > 0)
+    .slice(0, 2)
+    .map((part) => Array.from(part)[0]?.toUpperCase() ?? "")
+    .join("");
+}

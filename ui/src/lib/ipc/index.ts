@@ -1,0 +1,49 @@
+// The one door between the window and the Rust side: typed calls that throw a typed error, and
+// typed event subscriptions. Components import this module, never the generated bindings.
+import {
+  commands,
+  events,
+  type CommandError,
+  type Customer,
+  type CustomerId,
+  type CustomerSummary,
+  type ErrorCode,
+  type HubStatus,
+} from "./bindings";
+
+export type { Customer, CustomerId, CustomerSummary, ErrorCode, HubStatus };
+export type { Connectivity, Identity, IdentityKind } from "./bindings";
+
+/** A command's failure, carrying the stable code the Rust side chose. */
+export class IpcError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(error: CommandError) {
+    super(error.message);
+    this.name = "IpcError";
+    this.code = error.code;
+  }
+}
+
+type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+/** Turns a command's result object into a value or a thrown IpcError. */
+export async function unwrap<T>(outcome: Promise<Outcome<T>>): Promise<T> {
+  const result = await outcome;
+  if (result.status === "error") {
+    throw new IpcError(result.error);
+  }
+  return result.data;
+}
+
+export const ipc = {
+  hubStatus: (): Promise<HubStatus> => commands.hubStatus(),
+  retryHub: (): Promise<HubStatus> => unwrap(commands.retryHub()),
+  listCustomers: (query: string | null): Promise<CustomerSummary[]> =>
+    unwrap(commands.listCustomers(query)),
+  getCustomer: (id: CustomerId): Promise<Customer> => unwrap(commands.getCustomer(id)),
+
+  /** Calls `handler` with every hub status change; resolves to a function that stops it. */
+  onHubStatus: (handler: (status: HubStatus) => void): Promise<() => void> =>
+    events.hubStatusChanged.listen((event) => handler(event.payload)),
+};

@@ -1,0 +1,155 @@
+//! Installs what the project needs on a Debian machine, and only what is missing, so that a
+//! second run costs a few checks and no downloads.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use crate::process::{Step, cargo};
+use crate::{root, say};
+
+/// Debian packages needed to build the desktop (WebKitGTK and friends) and the hub.
+const BUILD_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "file",
+    "libwebkit2gtk-4.1-dev",
+    "librsvg2-dev",
+    "libayatana-appindicator3-dev",
+    "libssl-dev",
+];
+
+/// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus.
+const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "dbus"];
+
+/// Everything `run` and `test` need.
+pub fn everything() -> anyhow::Result<()> {
+    build_packages()?;
+    test_packages()?;
+    ui_packages()?;
+    tauri_driver()?;
+    Ok(())
+}
+
+pub fn build_packages() -> anyhow::Result<()> {
+    apt(BUILD_PACKAGES)
+}
+
+pub fn test_packages() -> anyhow::Result<()> {
+    apt(TEST_PACKAGES)
+}
+
+/// Installs the Debian `packages` that are not installed yet.
+fn apt(packages: &[&str]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| !deb_installed(package))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    say(&format!(
+        "xtask: installing Debian packages: {}",
+        missing.join(" ")
+    ));
+
+    // Root installs directly (CI, containers); anyone else goes through sudo.
+    let is_root = Step::new("id", &["-u"])
+        .output()
+        .is_ok_and(|uid| uid.trim() == "0");
+    let (program, prefix): (&str, &[&str]) = if is_root {
+        ("apt-get", &[])
+    } else {
+        ("sudo", &["apt-get"])
+    };
+
+    let mut update: Vec<&str> = prefix.to_vec();
+    update.extend(["update", "-q"]);
+    Step::new(program, &update)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
+
+    // Another apt may hold the lock for a while (unattended upgrades): wait for it.
+    let mut install: Vec<&str> = prefix.to_vec();
+    install.extend([
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "-o",
+        "DPkg::Lock::Timeout=600",
+    ]);
+    install.extend(&missing);
+    Step::new(program, &install)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
+
+    let still_missing: Vec<&str> = missing
+        .iter()
+        .copied()
+        .filter(|package| !deb_installed(package))
+        .collect();
+    if !still_missing.is_empty() {
+        bail!(
+            "apt did not install {}; install them by hand",
+            still_missing.join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn deb_installed(package: &str) -> bool {
+    Step::new("dpkg-query", &["-W", "-f=${db:Status-Status}", package])
+        .output()
+        .is_ok_and(|status| status.trim() == "installed")
+}
+
+/// Installs the UI's npm packages when they are absent or older than the lock file.
+pub fn ui_packages() -> anyhow::Result<()> {
+    let ui = root().join("ui");
+    let lock = ui.join("package-lock.json");
+    let installed = ui.join("node_modules/.package-lock.json");
+
+    let modified = |path: &PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let fresh = match (modified(&installed), modified(&lock)) {
+        (Some(installed), Some(lock)) => installed >= lock,
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    Step::new("npm", &["ci", "--no-audit", "--no-fund"])
+        .dir(ui)
+        .run()
+}
+
+/// Where `cargo install` puts binaries.
+pub fn cargo_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_default()
+        .join("bin")
+}
+
+/// Installs tauri-driver, the WebDriver bridge the end-to-end tests drive the window through.
+pub fn tauri_driver() -> anyhow::Result<PathBuf> {
+    let path = cargo_bin_dir().join("tauri-driver");
+    if Step::new(&path.to_string_lossy(), &["--help"]).succeeds() {
+        return Ok(path);
+    }
+    cargo(&["install", "tauri-driver", "--version", "^2", "--locked"]).run()?;
+    if !path.exists() {
+        bail!("cargo install did not produce {}", path.display());
+    }
+    Ok(path)
+}
+
+/// Builds the UI into ui/dist, which the desktop binary embeds at compile time.
+pub fn build_ui() -> anyhow::Result<()> {
+    Step::new("npm", &["run", "build"])
+        .dir(root().join("ui"))
+        .run()
+        .context("building the UI")
+}
