@@ -37,16 +37,10 @@ pub fn test() -> anyhow::Result<()> {
         bail!("the UI unit tests failed");
     }
 
-    // The end-to-end tests launch these binaries, so build them before the tests run.
-    cargo(&[
-        "build",
-        "-p",
-        "switchboard-hub",
-        "-p",
-        "switchboard-desktop",
-    ])
-    .run()?;
-
+    // One cargo invocation builds every test and the two executables the end-to-end tests
+    // launch (both crates have integration tests of their binaries); a separate build step
+    // would resolve features differently and compile much of the tree twice.
+    //
     // A private session bus keeps WebKit and, later, the keyring from reaching (or starting)
     // anything outside the test run.
     let bin = target_dir().join("debug");

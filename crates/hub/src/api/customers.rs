@@ -113,7 +113,7 @@ fn decode_cursor(cursor: &str) -> Result<(String, String), ApiError> {
         reason: "is not a cursor this hub issued; start again without it".to_owned(),
     };
 
-    if cursor.len() % 2 != 0 || !cursor.is_ascii() {
+    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
         return Err(invalid());
     }
     let bytes = (0..cursor.len())
