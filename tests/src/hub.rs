@@ -1,6 +1,7 @@
-//! The real `switchboard-hub` binary, started in demo mode in a temporary data folder.
+//! The real `switchboard-hub` binary, started in demo mode on a free loopback port.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
@@ -12,16 +13,25 @@ use crate::binary;
 pub struct Hub {
     child: Child,
     pub url: String,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Hub {
-    /// Starts a demo hub with `customers` seeded customers on a free loopback port, and returns
-    /// once it has printed that it serves.
+    /// Starts the workspace's hub binary with `customers` demo customers in a temporary data
+    /// folder that lives as long as the hub.
     pub fn start_demo(customers: usize) -> anyhow::Result<Hub> {
-        let path = binary("SWITCHBOARD_E2E_HUB", "switchboard-hub");
         let data = tempfile::tempdir().context("a temporary data folder")?;
-        let mut child = Command::new(&path)
+        let program = binary("SWITCHBOARD_E2E_HUB", "switchboard-hub");
+        let mut hub = Hub::start(&program, data.path(), customers)?;
+        hub._data = Some(data);
+        Ok(hub)
+    }
+
+    /// Starts the hub at `program` in demo mode on `data`, and returns once it has printed that
+    /// it serves. Reading that first line blocks until the hub prints it or exits, so this
+    /// waits on the hub's own readiness signal rather than on a timer.
+    pub fn start(program: &Path, data: &Path, customers: usize) -> anyhow::Result<Hub> {
+        let mut child = Command::new(program)
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -30,11 +40,11 @@ impl Hub {
                 &customers.to_string(),
             ])
             .arg("--data")
-            .arg(data.path())
+            .arg(data)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("cannot start {}; build it first", path.display()))?;
+            .with_context(|| format!("cannot start {}; build it first", program.display()))?;
 
         let mut line = String::new();
         if let Some(stdout) = child.stdout.take() {
@@ -44,24 +54,26 @@ impl Hub {
         }
         let Some(url) = line.trim().strip_prefix("switchboard-hub serving on ") else {
             let _ = child.kill();
+            let _ = child.wait();
             bail!("the hub did not announce its address; it printed {line:?}");
         };
         Ok(Hub {
             url: url.to_owned(),
             child,
-            _data: data,
+            _data: None,
         })
     }
 
-    /// Stops the hub with SIGTERM, as an admin would, and waits until it has exited.
-    pub fn stop(&mut self) -> anyhow::Result<()> {
+    /// Stops the hub with SIGTERM, as an admin would, and waits until it has exited; returns
+    /// whether it exited cleanly.
+    pub fn stop(&mut self) -> anyhow::Result<bool> {
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .context("sending SIGTERM")?;
-        self.child.wait().context("waiting for the hub to exit")?;
-        Ok(())
+        let status = self.child.wait().context("waiting for the hub to exit")?;
+        Ok(status.success())
     }
 }
 

@@ -158,7 +158,7 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
         tracing_free_print(&format!("window metrics: {metrics}"));
 
         // Stop the hub as an admin would; the window must say it is unreachable.
-        hub.stop()?;
+        assert!(hub.stop()?, "the hub stops cleanly on SIGTERM");
         let offline = wait::until_async("the window to notice the hub is gone", APPEAR, || async {
             attribute(&window, "[data-testid=hub-status]", "data-state")
                 .await

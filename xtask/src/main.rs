@@ -92,11 +92,15 @@ fn bindings() -> anyhow::Result<()> {
 fn bundle() -> anyhow::Result<()> {
     install::build_packages()?;
     install::ui_packages()?;
-    // The Tauri CLI comes with the UI's npm packages, so no separate install is needed. AppImage
-    // is configured for release machines but needs a download, so it is not built here.
-    process::Step::new("npx", &["tauri", "build", "--bundles", "deb,rpm"])
-        .dir(root().join("ui"))
-        .arg("--config")
-        .arg(root().join("src-tauri/tauri.conf.json"))
-        .run()
+
+    // The Tauri CLI comes with the UI's npm packages; run from the root so that it finds
+    // src-tauri. AppImage is configured for release machines but needs a download, so it is
+    // not built here.
+    let tauri = root().join("ui/node_modules/.bin/tauri");
+    process::Step::new(&tauri.to_string_lossy(), &["build", "--bundles", "deb,rpm"]).run()?;
+    say(&format!(
+        "xtask: packages are in {}",
+        target_dir().join("release/bundle").display()
+    ));
+    Ok(())
 }

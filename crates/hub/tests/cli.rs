@@ -1,53 +1,14 @@
 //! The `switchboard-hub` binary as scripts and IT use it: started with its documented options,
 //! ready when it prints its address, serving the documented routes, and stopped by a signal.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
 use serde_json::Value;
+use switchboard_tests::hub::Hub;
 
-/// A hub process that is killed when the test ends, however it ends.
-struct RunningHub {
-    child: Child,
-    url: String,
-}
-
-impl Drop for RunningHub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_hub(data: &std::path::Path, customers: usize) -> RunningHub {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-hub"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--demo",
-            "--customers",
-            &customers.to_string(),
-        ])
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the hub binary starts");
-
-    // Reading the first line blocks until the hub prints it or exits, so this waits on the
-    // hub's own readiness signal rather than on a timer.
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the hub's stdout is readable");
-    let url = line
-        .trim()
-        .strip_prefix("switchboard-hub serving on ")
-        .unwrap_or_else(|| panic!("the hub must announce its address, it printed {line:?}"))
-        .to_owned();
-    RunningHub { child, url }
+fn start_hub(data: &Path, customers: usize) -> Hub {
+    let program = Path::new(env!("CARGO_BIN_EXE_switchboard-hub"));
+    Hub::start(program, data, customers).expect("the hub starts and announces its address")
 }
 
 fn get(url: &str) -> (u16, Value) {
@@ -172,15 +133,6 @@ fn a_restarted_demo_hub_keeps_its_data_and_stops_on_sigterm() {
         "the same customers are there"
     );
 
-    let pid = hub.child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success(), "SIGTERM is delivered");
-    let status = hub.child.wait().expect("the hub exits");
-    assert!(
-        status.success(),
-        "SIGTERM is a clean shutdown, not a crash: {status}"
-    );
+    let clean = hub.stop().expect("SIGTERM is delivered and the hub exits");
+    assert!(clean, "SIGTERM is a clean shutdown, not a crash");
 }
