@@ -158,7 +158,7 @@ impl HubClient {
     }
 
     async fn send(&self, url: Url) -> Result<reqwest::Response, ClientError> {
-        tracing::debug!(%url, "hub request");
+        tracing::trace!(%url, "hub request");
         self.http.get(url.clone()).send().await.map_err(|error| {
             if error.is_timeout() {
                 ClientError::Timeout {
