@@ -315,7 +315,7 @@ pub fn customer(connection: &Connection, id: &str) -> Result<Option<Customer>, S
 mod tests {
     use super::*;
 
-    fn customer(id: &str, name: &str, phone: &str) -> Customer {
+    fn sample(id: &str, name: &str, phone: &str) -> Customer {
         Customer {
             id: CustomerId(id.to_owned()),
             display_name: name.to_owned(),
@@ -346,9 +346,9 @@ mod tests {
     #[test]
     fn pages_follow_name_order_without_gaps_or_repeats() {
         let store = store_with(&[
-            customer("cus_3", "Chloé Martin", "+33199000003"),
-            customer("cus_1", "alan Turing", "+447700900001"),
-            customer("cus_2", "Bea Okafor", "+447700900002"),
+            sample("cus_3", "Chloé Martin", "+33199000003"),
+            sample("cus_1", "alan Turing", "+447700900001"),
+            sample("cus_2", "Bea Okafor", "+447700900002"),
         ]);
 
         let mut seen = Vec::new();
@@ -377,8 +377,8 @@ mod tests {
     #[test]
     fn search_matches_names_and_the_start_of_identities() {
         let store = store_with(&[
-            customer("cus_1", "Alan Turing", "+447700900001"),
-            customer("cus_2", "Bea 100% Okafor", "+447700900002"),
+            sample("cus_1", "Alan Turing", "+447700900001"),
+            sample("cus_2", "Bea 100% Okafor", "+447700900002"),
         ]);
         let search = |text: &str| {
             let query = CustomerQuery {
@@ -414,7 +414,7 @@ mod tests {
 
     #[test]
     fn a_customer_comes_back_with_its_identities_in_order() {
-        let mut ada = customer("cus_1", "Ada Lovelace", "+447700900001");
+        let mut ada = sample("cus_1", "Ada Lovelace", "+447700900001");
         ada.identities.push(Identity {
             kind: IdentityKind::Email,
             value: "ada@example.org".to_owned(),
@@ -423,19 +423,13 @@ mod tests {
         });
         let store = store_with(std::slice::from_ref(&ada));
 
-        let found = store
-            .with(|c| customer_by_id(c, "cus_1"))
-            .expect("lookup works");
+        let found = store.with(|c| customer(c, "cus_1")).expect("lookup works");
         assert_eq!(found, Some(ada), "what was stored is what is read back");
 
         let missing = store
-            .with(|c| customer_by_id(c, "cus_404"))
+            .with(|c| customer(c, "cus_404"))
             .expect("lookup works");
         assert_eq!(missing, None, "an unknown id is absent, not an error");
-    }
-
-    fn customer_by_id(c: &mut Connection, id: &str) -> Result<Option<Customer>, StoreError> {
-        super::customer(c, id)
     }
 
     #[test]
@@ -444,7 +438,7 @@ mod tests {
         {
             let store = HubStore::open(dir.path()).expect("a new database opens");
             store
-                .with(|c| insert_customers(c, &[customer("cus_1", "Ada", "+447700900001")]))
+                .with(|c| insert_customers(c, &[sample("cus_1", "Ada", "+447700900001")]))
                 .expect("insert works");
         }
 
