@@ -105,8 +105,13 @@ fn deb_installed(package: &str) -> bool {
         .is_ok_and(|status| status.trim() == "installed")
 }
 
+/// The oldest Node.js the UI's build tools (Vite 8) run on.
+const NODE_MINIMUM: (u32, u32) = (20, 19);
+
 /// Installs the UI's npm packages when they are absent or older than the lock file.
 pub fn ui_packages() -> anyhow::Result<()> {
+    check_node()?;
+
     let ui = root().join("ui");
     let lock = ui.join("package-lock.json");
     let installed = ui.join("node_modules/.package-lock.json");
@@ -122,6 +127,35 @@ pub fn ui_packages() -> anyhow::Result<()> {
     Step::new("npm", &["ci", "--no-audit", "--no-fund"])
         .dir(ui)
         .run()
+}
+
+/// Fails early, with advice, on a Node.js too old for the UI's tools: Debian 12's own package
+/// is 18.x, and Vite's error for it is cryptic.
+fn check_node() -> anyhow::Result<()> {
+    let version = Step::new("node", &["--version"])
+        .output()
+        .context("Node.js is not installed; install Node.js 20.19 or newer with npm")?;
+    let Some(found) = parse_node_version(&version) else {
+        bail!("cannot read the Node.js version from {version:?}");
+    };
+    if found < NODE_MINIMUM {
+        bail!(
+            "Node.js {}.{} is too old for the UI's build tools; install {}.{} or newer",
+            found.0,
+            found.1,
+            NODE_MINIMUM.0,
+            NODE_MINIMUM.1
+        );
+    }
+    Ok(())
+}
+
+/// Reads `v20.19.2` as (20, 19).
+fn parse_node_version(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.trim().trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }
 
 /// Where `cargo install` puts binaries.
@@ -152,4 +186,31 @@ pub fn build_ui() -> anyhow::Result<()> {
         .dir(root().join("ui"))
         .run()
         .context("building the UI")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_versions_compare_by_major_then_minor() {
+        assert_eq!(
+            parse_node_version("v20.20.2\n"),
+            Some((20, 20)),
+            "node prints a leading v"
+        );
+        assert!(
+            parse_node_version("v18.19.0").is_some_and(|v| v < NODE_MINIMUM),
+            "18 is too old"
+        );
+        assert!(
+            parse_node_version("v22.1.0").is_some_and(|v| v >= NODE_MINIMUM),
+            "22 is fine"
+        );
+        assert_eq!(
+            parse_node_version("not node"),
+            None,
+            "garbage is not a version"
+        );
+    }
 }
