@@ -212,7 +212,7 @@ pub fn customers(seed: u64, count: usize, now: OffsetDateTime) -> Vec<Customer> 
         let changed = since + Duration::days(rng.random_range(0..30));
 
         people.push(Customer {
-            id: CustomerId(format!("cus_{:016x}", rng.random::<u64>())),
+            id: CustomerId::from_number(rng.random()),
             display_name,
             company,
             language: region.language.to_owned(),

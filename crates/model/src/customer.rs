@@ -1,28 +1,8 @@
 //! Customers and the identities (phone numbers, e-mail addresses, chat handles) that point at them.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-/// A customer's stable identifier, assigned by the hub (`cus_` followed by 16 hex digits).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(transparent)]
-pub struct CustomerId(pub String);
-
-impl CustomerId {
-    /// The identifier as it appears in URLs and JSON.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CustomerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::CustomerId;
 
 /// What kind of address an identity is; it decides how the value is normalised and matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -58,7 +58,7 @@ export type Customer = {
 	identities: Identity[],
 };
 
-/**  A customer's stable identifier, assigned by the hub (`cus_` followed by 16 hex digits). */
+/**  A customer's stable identifier, assigned by the hub. */
 export type CustomerId = string;
 
 /**  A customer as a line in a list or a search result. */

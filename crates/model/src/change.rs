@@ -1,0 +1,189 @@
+//! The change feed's vocabulary: every record a desktop syncs, and one change to one of them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Agent, Cart, Conversation, Cursor, Customer, Delivery, Interaction, Message, Note, Order,
+    Queue, Ticket, Transaction, WrapUp,
+};
+
+/// Every kind of record the change feed carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Customer,
+    Agent,
+    Queue,
+    Ticket,
+    Order,
+    Delivery,
+    Cart,
+    Transaction,
+    Conversation,
+    Interaction,
+    Message,
+    Note,
+    WrapUp,
+}
+
+impl RecordKind {
+    /// Every kind, in the order a desktop should apply a full sync: records before the records
+    /// that point at them.
+    pub const ALL: [RecordKind; 13] = [
+        RecordKind::Customer,
+        RecordKind::Agent,
+        RecordKind::Queue,
+        RecordKind::Ticket,
+        RecordKind::Order,
+        RecordKind::Delivery,
+        RecordKind::Cart,
+        RecordKind::Transaction,
+        RecordKind::Conversation,
+        RecordKind::Interaction,
+        RecordKind::Message,
+        RecordKind::Note,
+        RecordKind::WrapUp,
+    ];
+}
+
+/// A record of any kind, tagged with its kind on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", content = "record", rename_all = "snake_case")]
+pub enum Record {
+    Customer(Customer),
+    Agent(Agent),
+    Queue(Queue),
+    Ticket(Ticket),
+    Order(Order),
+    Delivery(Delivery),
+    Cart(Cart),
+    Transaction(Transaction),
+    Conversation(Conversation),
+    Interaction(Interaction),
+    Message(Message),
+    Note(Note),
+    WrapUp(WrapUp),
+}
+
+impl Record {
+    /// The kind of this record.
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Record::Customer(_) => RecordKind::Customer,
+            Record::Agent(_) => RecordKind::Agent,
+            Record::Queue(_) => RecordKind::Queue,
+            Record::Ticket(_) => RecordKind::Ticket,
+            Record::Order(_) => RecordKind::Order,
+            Record::Delivery(_) => RecordKind::Delivery,
+            Record::Cart(_) => RecordKind::Cart,
+            Record::Transaction(_) => RecordKind::Transaction,
+            Record::Conversation(_) => RecordKind::Conversation,
+            Record::Interaction(_) => RecordKind::Interaction,
+            Record::Message(_) => RecordKind::Message,
+            Record::Note(_) => RecordKind::Note,
+            Record::WrapUp(_) => RecordKind::WrapUp,
+        }
+    }
+
+    /// The record's id, whatever its kind.
+    pub fn id(&self) -> &str {
+        match self {
+            Record::Customer(r) => r.id.as_str(),
+            Record::Agent(r) => r.id.as_str(),
+            Record::Queue(r) => r.id.as_str(),
+            Record::Ticket(r) => r.id.as_str(),
+            Record::Order(r) => r.id.as_str(),
+            Record::Delivery(r) => r.id.as_str(),
+            Record::Cart(r) => r.id.as_str(),
+            Record::Transaction(r) => r.id.as_str(),
+            Record::Conversation(r) => r.id.as_str(),
+            Record::Interaction(r) => r.id.as_str(),
+            Record::Message(r) => r.id.as_str(),
+            Record::Note(r) => r.id.as_str(),
+            Record::WrapUp(r) => r.id.as_str(),
+        }
+    }
+}
+
+/// One entry of the change feed: a record as it now is, or the tombstone of a deleted one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// The record was created or updated; this is its whole current state. Boxed because a
+    /// record is large and pages of changes move often.
+    Upsert { cursor: Cursor, record: Box<Record> },
+    /// The record was deleted.
+    Delete {
+        cursor: Cursor,
+        kind: RecordKind,
+        id: String,
+    },
+}
+
+impl Change {
+    /// The position of this change in the feed's total order.
+    pub fn cursor(&self) -> &Cursor {
+        match self {
+            Change::Upsert { cursor, .. } | Change::Delete { cursor, .. } => cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AgentId, CustomerId, NoteId};
+
+    #[test]
+    fn changes_are_tagged_on_the_wire() {
+        let note = Note {
+            id: NoteId::from_number(7),
+            customer_id: CustomerId::from_number(1),
+            interaction_id: None,
+            author: AgentId::from_number(2),
+            body: "Prefers e-mail".to_owned(),
+            created_at: "2026-12-01T10:00:00Z".to_owned(),
+            updated_at: "2026-12-01T10:00:00Z".to_owned(),
+            version: 1,
+        };
+        let change = Change::Upsert {
+            cursor: Cursor("42".to_owned()),
+            record: Box::new(Record::Note(note)),
+        };
+
+        let json = serde_json::to_value(&change).expect("a change serialises");
+        assert_eq!(json["op"], "upsert", "the operation is a tag");
+        assert_eq!(json["record"]["kind"], "note", "the record says its kind");
+        assert_eq!(
+            json["record"]["record"]["body"], "Prefers e-mail",
+            "and carries its fields"
+        );
+
+        let back: Change = serde_json::from_value(json).expect("and deserialises");
+        assert_eq!(back, change, "the round trip is lossless");
+        assert_eq!(
+            back.cursor().0,
+            "42",
+            "the cursor is reachable whatever the operation"
+        );
+    }
+
+    #[test]
+    fn tombstones_name_what_was_deleted() {
+        let change = Change::Delete {
+            cursor: Cursor("43".to_owned()),
+            kind: RecordKind::Note,
+            id: "not_1".into(),
+        };
+        let json = serde_json::to_value(&change).expect("a tombstone serialises");
+        assert_eq!(json["op"], "delete", "deletions are tagged");
+        assert_eq!(json["kind"], "note", "with the kind");
+        assert_eq!(json["id"], "not_1", "and the id of the deleted record");
+    }
+}
