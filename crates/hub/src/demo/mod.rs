@@ -2,6 +2,9 @@
 //! person, because every number sits in a range regulators reserve for drama and every e-mail
 //! domain is reserved by RFC 2606.
 
+pub mod history;
+pub mod staff;
+
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -228,6 +231,26 @@ pub fn customers(seed: u64, count: usize, now: OffsetDateTime) -> Vec<Customer> 
         });
     }
     people
+}
+
+/// A whole demo population: the staff, `count` customers, and every customer's history. The
+/// histories use their own random stream, so adding history never changes who the customers
+/// are for a seed.
+pub fn world(
+    seed: u64,
+    count: usize,
+    now: OffsetDateTime,
+) -> (staff::Staff, Vec<Customer>, history::History) {
+    let staff = staff::staff(now);
+    let people = customers(seed, count, now);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(0x5eed));
+    let mut order_numbers = 100_000;
+    let mut all = history::History::default();
+    for customer in &people {
+        let one = history::history(&mut rng, customer, &staff, now, &mut order_numbers);
+        all.absorb(one);
+    }
+    (staff, people, all)
 }
 
 fn phone(value: String, label: &str, primary: bool) -> Identity {
