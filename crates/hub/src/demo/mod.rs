@@ -39,12 +39,16 @@ const REGIONS: &[Region] = &[
         given: &[
             "Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Noah", "Mia", "Priya", "Arjun",
             "Fatima", "Yusuf", "Siobhan", "Callum", "Eilidh", "Rhys", "Grace", "Kwame", "Mei",
-            "Tom",
+            "Tom", "Freya", "Jack", "Lily", "Alfie", "Poppy", "Leo", "Evie", "Oscar", "Zara",
+            "Finley", "Imogen", "Aled", "Niamh", "Ciaran", "Aditi", "Bilal", "Chiara", "Dominika",
+            "Ewan", "Hollie",
         ],
         family: &[
             "Smith", "Jones", "Taylor", "Brown", "Williams", "Patel", "Khan", "O'Neill", "Evans",
             "Thomas", "Roberts", "Campbell", "Hughes", "Okafor", "Chen", "Walker", "Wright",
-            "Ahmed", "MacLeod", "Davies",
+            "Ahmed", "MacLeod", "Davies", "Wilson", "Johnson", "Robinson", "Thompson", "White",
+            "Hall", "Green", "Wood", "Clarke", "Jackson", "Murphy", "Kaur", "Begum", "Nowak",
+            "Fraser", "Ali", "Lewis", "Morgan", "Shah", "Reid",
         ],
         // Ofcom's drama ranges: mobiles 07700 900xxx and landlines such as 0113 496 0xxx.
         fiction_ranges: &[
@@ -66,6 +70,9 @@ const REGIONS: &[Region] = &[
         given: &[
             "James", "Olivia", "Liam", "Emma", "Lucas", "Sophia", "Mateo", "Isabella", "Ethan",
             "Camila", "Jamal", "Aaliyah", "Wei", "Hannah", "Diego", "Zoe", "Malik", "Nora",
+            "Caleb", "Maya", "Elijah", "Ava", "Jayden", "Riley", "Andre", "Layla", "Carlos",
+            "Priya", "Marcus", "Leah", "Owen", "Ximena", "Tyler", "Naomi", "Gabriel", "Stella",
+            "Isaiah", "Chloe", "Darius", "Ruby",
         ],
         family: &[
             "Johnson",
@@ -84,6 +91,30 @@ const REGIONS: &[Region] = &[
             "Hernandez",
             "Cohen",
             "Rivera",
+            "Wilson",
+            "Moore",
+            "Taylor",
+            "Thomas",
+            "White",
+            "Harris",
+            "Clark",
+            "Lewis",
+            "Robinson",
+            "Walker",
+            "Young",
+            "Allen",
+            "King",
+            "Scott",
+            "Green",
+            "Baker",
+            "Adams",
+            "Nelson",
+            "Hill",
+            "Ramirez",
+            "Campbell",
+            "Mitchell",
+            "Roberts",
+            "Carter",
         ],
         // Numbers 555-0100 to 555-0199 are reserved for fiction in every area code.
         fiction_ranges: &[
@@ -124,11 +155,52 @@ const REGIONS: &[Region] = &[
         ],
         given: &[
             "Camille", "Louis", "Léa", "Gabriel", "Chloé", "Hugo", "Manon", "Arthur", "Inès",
-            "Jules", "Yasmine", "Théo", "Élodie", "Karim",
+            "Jules", "Yasmine", "Théo", "Élodie", "Karim", "Emma", "Raphaël", "Louise", "Adam",
+            "Jade", "Lucas", "Alice", "Nathan", "Lina", "Mathis", "Zoé", "Sacha", "Anaïs", "Rayan",
+            "Clara", "Enzo", "Sarah", "Tom", "Juliette", "Mehdi", "Margaux", "Noé", "Océane",
+            "Samir", "Lucie", "Paul",
         ],
         family: &[
-            "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
-            "Leroy", "Moreau", "Benali", "Lefèvre", "Girard", "Nguyen",
+            "Martin",
+            "Bernard",
+            "Dubois",
+            "Thomas",
+            "Robert",
+            "Richard",
+            "Petit",
+            "Durand",
+            "Leroy",
+            "Moreau",
+            "Benali",
+            "Lefèvre",
+            "Girard",
+            "Nguyen",
+            "Simon",
+            "Laurent",
+            "Michel",
+            "Garcia",
+            "David",
+            "Bertrand",
+            "Roux",
+            "Vincent",
+            "Fournier",
+            "Morel",
+            "Mercier",
+            "Dupont",
+            "Lambert",
+            "Bonnet",
+            "François",
+            "Martinez",
+            "Legrand",
+            "Garnier",
+            "Faure",
+            "Rousseau",
+            "Blanc",
+            "Guérin",
+            "Muller",
+            "Henry",
+            "Roussel",
+            "Haddad",
         ],
         // ARCEP's ranges for fiction: 01 99 00 xx xx, 06 39 98 xx xx and others.
         fiction_ranges: &[
@@ -274,12 +346,19 @@ fn weighted_tier(rng: &mut impl Rng) -> &'static str {
     TIERS[0].0
 }
 
-/// Lower-cases a name and keeps only ASCII letters, for the local part of an e-mail address.
+/// Lower-cases a name and folds it to ASCII letters, for the local part of an e-mail address:
+/// accents lose their marks ("Anaïs" gives "anais") and apostrophes and spaces go.
 fn ascii_lower(name: &str) -> String {
     name.chars()
+        .flat_map(char::to_lowercase)
         .filter_map(|c| match c {
-            'é' | 'è' | 'ê' | 'É' => Some('e'),
-            c if c.is_ascii_alphabetic() => Some(c.to_ascii_lowercase()),
+            'à' | 'â' | 'ä' => Some('a'),
+            'ç' => Some('c'),
+            'é' | 'è' | 'ê' | 'ë' => Some('e'),
+            'î' | 'ï' => Some('i'),
+            'ô' | 'ö' => Some('o'),
+            'ù' | 'û' | 'ü' => Some('u'),
+            c if c.is_ascii_alphabetic() => Some(c),
             _ => None,
         })
         .collect()
@@ -330,6 +409,22 @@ mod tests {
 
     fn now() -> OffsetDateTime {
         time::macros::datetime!(2026-12-01 12:00 UTC)
+    }
+
+    #[test]
+    fn e_mail_names_fold_accents_instead_of_dropping_letters() {
+        assert_eq!(
+            ascii_lower("Anaïs"),
+            "anais",
+            "the diaeresis goes, the letter stays"
+        );
+        assert_eq!(ascii_lower("François"), "francois", "ç becomes c");
+        assert_eq!(ascii_lower("O'Neill"), "oneill", "apostrophes are dropped");
+        assert_eq!(
+            ascii_lower("Élodie"),
+            "elodie",
+            "capitals with accents fold too"
+        );
     }
 
     #[test]
