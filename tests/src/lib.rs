@@ -8,6 +8,7 @@
 pub mod display;
 pub mod driver;
 pub mod hub;
+pub mod postgres;
 pub mod wait;
 
 use std::path::{Path, PathBuf};

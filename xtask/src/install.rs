@@ -19,8 +19,10 @@ const BUILD_PACKAGES: &[&str] = &[
     "libssl-dev",
 ];
 
-/// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus.
-const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "dbus"];
+/// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus, and
+/// PostgreSQL (each test runs its own throwaway cluster on loopback; the system one is unused).
+const TEST_PACKAGES: &[&str] =
+    &["xvfb", "xauth", "webkit2gtk-driver", "dbus", "postgresql", "postgresql-client"];
 
 /// Everything `run` and `test` need.
 pub fn everything() -> anyhow::Result<()> {
