@@ -21,8 +21,14 @@ const BUILD_PACKAGES: &[&str] = &[
 
 /// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus, and
 /// PostgreSQL (each test runs its own throwaway cluster on loopback; the system one is unused).
-const TEST_PACKAGES: &[&str] =
-    &["xvfb", "xauth", "webkit2gtk-driver", "dbus", "postgresql", "postgresql-client"];
+const TEST_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "dbus",
+    "postgresql",
+    "postgresql-client",
+];
 
 /// Everything `run` and `test` need.
 pub fn everything() -> anyhow::Result<()> {

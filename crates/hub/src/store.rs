@@ -131,7 +131,8 @@ impl HubStore {
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
-    let applied: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let applied: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(0);
     if applied > MIGRATIONS.len() {
         return Err(StoreError::TooNew {
             found: applied,
@@ -142,7 +143,7 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let transaction = connection.transaction()?;
         transaction.execute_batch(sql)?;
-        transaction.pragma_update(None, "user_version", index + 1)?;
+        transaction.pragma_update(None, "user_version", index as i64 + 1)?;
         transaction.commit()?;
         tracing::info!(version = index + 1, "applied hub schema migration");
     }
@@ -188,7 +189,7 @@ pub fn insert_customers(
             for (position, identity) in customer.identities.iter().enumerate() {
                 insert_identity.execute(params![
                     customer.id.as_str(),
-                    position,
+                    position as i64,
                     identity.kind.as_str(),
                     identity.value,
                     identity.label,
@@ -203,7 +204,9 @@ pub fn insert_customers(
 
 /// How many customers the hub holds.
 pub fn count_customers(connection: &Connection) -> Result<u64, StoreError> {
-    Ok(connection.query_row("SELECT count(*) FROM customers", [], |row| row.get(0))?)
+    let count: i64 =
+        connection.query_row("SELECT count(*) FROM customers", [], |row| row.get(0))?;
+    Ok(count.unsigned_abs())
 }
 
 /// One page of customers in name order, with the position of its last row.
