@@ -1,11 +1,12 @@
 //! `switchboard-hub`: the backend Switchboard desktops sync with.
 //!
 //! Layout: [`api`] holds the REST routes and the OpenAPI document generated from them;
-//! [`store`] is the hub's embedded SQLite database; [`demo`] makes the reproducible customers a
-//! demo hub is seeded with. [`serve`] ties them to a listening socket.
+//! [`store`] is the hub's embedded SQLite database and [`feed`] the record log behind the change
+//! feed; [`demo`] makes the reproducible data a demo hub is seeded with. [`serve`] ties them to a listening socket.
 
 pub mod api;
 pub mod demo;
+pub mod feed;
 pub mod store;
 
 use std::future::Future;
@@ -24,19 +25,58 @@ pub struct HubState {
     pub demo: bool,
 }
 
-/// Seeds `count` demo customers from `seed` into an empty database; a database that already
-/// holds customers is left as it is, so that a restarted demo hub keeps what agents changed.
+/// The tenant every record belongs to until agents sign in with tokens that name theirs.
+//
+// FIXME(hub-auth): there is one tenant; the change feed and the records must be scoped by the
+// tenant of the signed-in agent once the hub issues tokens (issue 3).
+pub fn demo_tenant() -> switchboard_model::TenantId {
+    switchboard_model::TenantId::from_number(1)
+}
+
+/// Seeds a demo world of `count` customers from `seed` into an empty database: the customers
+/// with their identities, the staff, and every customer's history, all in the change feed. A
+/// database that already holds customers is left as it is, so that a restarted demo hub keeps
+/// what agents changed.
 ///
 /// Returns how many customers were added.
 pub fn seed_demo(store: &HubStore, seed: u64, count: usize) -> Result<usize, StoreError> {
+    use switchboard_model::Record;
+
     store.with(|connection| {
         if store::count_customers(connection)? > 0 {
             return Ok(0);
         }
-        let people = demo::customers(seed, count, time::OffsetDateTime::now_utc());
-        // Large populations go in chunks so that one transaction does not hold them all in RAM.
+        let (staff, people, history) = demo::world(seed, count, time::OffsetDateTime::now_utc());
+        let tenant = demo_tenant();
+
+        // Large populations go in chunks so that no transaction grows without bound.
         for chunk in people.chunks(5_000) {
             store::insert_customers(connection, chunk)?;
+            feed::put_records(
+                connection,
+                &tenant,
+                &chunk
+                    .iter()
+                    .cloned()
+                    .map(Record::Customer)
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        let mut records: Vec<Record> = Vec::new();
+        records.extend(staff.agents.into_iter().map(Record::Agent));
+        records.extend(staff.queues.into_iter().map(Record::Queue));
+        records.extend(history.orders.into_iter().map(Record::Order));
+        records.extend(history.deliveries.into_iter().map(Record::Delivery));
+        records.extend(history.transactions.into_iter().map(Record::Transaction));
+        records.extend(history.carts.into_iter().map(Record::Cart));
+        records.extend(history.tickets.into_iter().map(Record::Ticket));
+        records.extend(history.conversations.into_iter().map(Record::Conversation));
+        records.extend(history.interactions.into_iter().map(Record::Interaction));
+        records.extend(history.messages.into_iter().map(Record::Message));
+        records.extend(history.notes.into_iter().map(Record::Note));
+        records.extend(history.wrap_ups.into_iter().map(Record::WrapUp));
+        for chunk in records.chunks(5_000) {
+            feed::put_records(connection, &tenant, chunk)?;
         }
         Ok(people.len())
     })

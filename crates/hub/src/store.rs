@@ -33,6 +33,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (customer_id, position)
     ) STRICT;
     CREATE INDEX identities_by_value ON identities (kind, value);",
+    // 2: the record log behind the change feed, and each tenant's change counter.
+    "CREATE TABLE records (
+        tenant_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        customer_id TEXT,
+        deleted INTEGER NOT NULL,
+        body TEXT,
+        PRIMARY KEY (tenant_id, id)
+    ) STRICT;
+    CREATE UNIQUE INDEX records_by_seq ON records (tenant_id, seq);
+    CREATE INDEX records_by_customer ON records (tenant_id, customer_id, kind);
+    CREATE TABLE sequences (
+        tenant_id TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// What went wrong in the hub's database.
@@ -53,6 +70,12 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the hub database holds an identity of unknown kind {0:?}")]
     UnknownIdentityKind(String),
+    #[error("a record could not be encoded for storage: {0}")]
+    Encode(serde_json::Error),
+    #[error("a stored record could not be read ({0}); it may come from a newer hub")]
+    Decode(serde_json::Error),
+    #[error("the hub database holds a record of unknown kind {0:?}")]
+    UnknownRecordKind(String),
     #[error("a database task was lost: {0}")]
     Task(String),
 }

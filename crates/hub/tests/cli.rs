@@ -96,7 +96,12 @@ fn the_openapi_document_describes_every_route() {
             .is_some_and(|v| v.starts_with("3.")),
         "OpenAPI 3"
     );
-    for path in ["/v1/health", "/v1/customers", "/v1/customers/{id}"] {
+    for path in [
+        "/v1/health",
+        "/v1/customers",
+        "/v1/customers/{id}",
+        "/v1/changes",
+    ] {
         assert!(
             document["paths"][path].is_object(),
             "{path} must be documented"
@@ -135,4 +140,75 @@ fn a_restarted_demo_hub_keeps_its_data_and_stops_on_sigterm() {
 
     let clean = hub.stop().expect("SIGTERM is delivered and the hub exits");
     assert!(clean, "SIGTERM is a clean shutdown, not a crash");
+}
+
+#[test]
+fn the_change_feed_carries_the_whole_demo_world_from_zero_and_from_a_cursor() {
+    let data = tempfile::tempdir().expect("a temporary data folder");
+    let hub = start_hub(data.path(), 20);
+
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = get(&format!("{}/v1/changes?limit=50&after={cursor}", hub.url));
+        assert_eq!(status, 200, "every page is served: {page}");
+        for change in page["changes"].as_array().expect("a page has changes") {
+            assert_eq!(change["op"], "upsert", "a fresh demo has nothing deleted");
+            let kind = change["record"]["kind"]
+                .as_str()
+                .expect("records say their kind");
+            *kinds.entry(kind.to_owned()).or_default() += 1;
+        }
+        let next = page["cursor"]
+            .as_str()
+            .expect("a page has a cursor")
+            .to_owned();
+        assert!(
+            next.parse::<u64>().ok() >= cursor.parse::<u64>().ok(),
+            "the cursor only moves forward: {cursor} then {next}"
+        );
+        cursor = next;
+        pages += 1;
+        if page["has_more"] != true {
+            break;
+        }
+    }
+
+    assert_eq!(
+        kinds.get("customer"),
+        Some(&20),
+        "every customer is in the feed: {kinds:?}"
+    );
+    for kind in ["agent", "queue", "order", "delivery", "transaction"] {
+        assert!(
+            kinds.contains_key(kind),
+            "the feed carries {kind} records: {kinds:?}"
+        );
+    }
+    assert!(
+        pages > 1,
+        "a world bigger than a page comes in several pages"
+    );
+
+    let (_, empty) = get(&format!("{}/v1/changes?after={cursor}", hub.url));
+    assert_eq!(
+        empty["changes"],
+        serde_json::json!([]),
+        "nothing new after the last cursor"
+    );
+    assert_eq!(
+        empty["cursor"],
+        cursor.as_str(),
+        "and the cursor stays where it was"
+    );
+
+    let (status, refused) = get(&format!("{}/v1/changes?after=-3", hub.url));
+    assert_eq!(status, 400, "a cursor the hub never issued is refused");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("after")),
+        "naming the parameter: {refused}"
+    );
 }

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Agent, Cart, Conversation, Cursor, Customer, Delivery, Interaction, Message, Note, Order,
-    Queue, Ticket, Transaction, WrapUp,
+    Agent, Cart, Conversation, Cursor, Customer, CustomerId, Delivery, Interaction, Message, Note,
+    Order, Queue, Ticket, Transaction, WrapUp,
 };
 
 /// Every kind of record the change feed carries.
@@ -29,6 +29,32 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// The name used in storage and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Customer => "customer",
+            RecordKind::Agent => "agent",
+            RecordKind::Queue => "queue",
+            RecordKind::Ticket => "ticket",
+            RecordKind::Order => "order",
+            RecordKind::Delivery => "delivery",
+            RecordKind::Cart => "cart",
+            RecordKind::Transaction => "transaction",
+            RecordKind::Conversation => "conversation",
+            RecordKind::Interaction => "interaction",
+            RecordKind::Message => "message",
+            RecordKind::Note => "note",
+            RecordKind::WrapUp => "wrap_up",
+        }
+    }
+
+    /// Parses a storage name; `None` for a kind this version does not know.
+    pub fn parse(name: &str) -> Option<RecordKind> {
+        RecordKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
     /// Every kind, in the order a desktop should apply a full sync: records before the records
     /// that point at them.
     pub const ALL: [RecordKind; 13] = [
@@ -89,6 +115,22 @@ impl Record {
         }
     }
 
+    /// The customer this record is about, for records that belong to one customer.
+    pub fn customer_id(&self) -> Option<&CustomerId> {
+        match self {
+            Record::Customer(r) => Some(&r.id),
+            Record::Ticket(r) => Some(&r.customer_id),
+            Record::Order(r) => Some(&r.customer_id),
+            Record::Delivery(r) => Some(&r.customer_id),
+            Record::Cart(r) => Some(&r.customer_id),
+            Record::Transaction(r) => Some(&r.customer_id),
+            Record::Conversation(r) => Some(&r.customer_id),
+            Record::Interaction(r) => Some(&r.customer_id),
+            Record::Note(r) => Some(&r.customer_id),
+            Record::Agent(_) | Record::Queue(_) | Record::Message(_) | Record::WrapUp(_) => None,
+        }
+    }
+
     /// The record's id, whatever its kind.
     pub fn id(&self) -> &str {
         match self {
@@ -107,6 +149,18 @@ impl Record {
             Record::WrapUp(r) => r.id.as_str(),
         }
     }
+}
+
+/// One page of the change feed. `cursor` is where to continue from, even when the page is
+/// empty, so that a desktop can always poll again from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    pub cursor: Cursor,
+    /// Whether more changes wait behind this page, so the caller should ask again at once.
+    pub has_more: bool,
 }
 
 /// One entry of the change feed: a record as it now is, or the tombstone of a deleted one.
@@ -172,6 +226,23 @@ mod tests {
             "42",
             "the cursor is reachable whatever the operation"
         );
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in RecordKind::ALL {
+            assert_eq!(
+                RecordKind::parse(kind.as_str()),
+                Some(kind),
+                "{kind:?} round-trips"
+            );
+            let json = serde_json::to_string(&kind).expect("a kind serialises");
+            assert_eq!(
+                json,
+                format!("\"{}\"", kind.as_str()),
+                "storage and wire names agree"
+            );
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod page;
 mod ticket;
 
 pub use agent::{Agent, AgentState, Capacity, Queue, Role, Tenant};
-pub use change::{Change, Record, RecordKind};
+pub use change::{Change, ChangePage, Record, RecordKind};
 pub use commerce::{
     Cart, Delivery, DeliveryEvent, DeliveryStatus, LineItem, Money, Order, PaymentState,
     Transaction, TransactionKind, TransactionStatus,

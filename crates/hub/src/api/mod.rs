@@ -1,5 +1,6 @@
 //! The REST API under `/v1`: its routes, and the OpenAPI document generated from them.
 
+mod changes;
 mod customers;
 mod error;
 mod health;
@@ -22,11 +23,12 @@ use crate::HubState;
         title = "Switchboard hub",
         description = "The backend Switchboard desktops sync with."
     ),
-    paths(health::health, customers::list, customers::get),
+    paths(health::health, customers::list, customers::get, changes::list),
     components(schemas(ErrorBody)),
     tags(
         (name = "health", description = "Whether the hub serves"),
         (name = "customers", description = "Customers and their identities"),
+        (name = "sync", description = "The change feed desktops sync from"),
     )
 )]
 pub struct ApiDoc;
@@ -38,6 +40,7 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/customers", get(customers::list))
         .route("/v1/customers/{id}", get(customers::get))
+        .route("/v1/changes", get(changes::list))
         .fallback(no_route)
         .with_state(state)
 }

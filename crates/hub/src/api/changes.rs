@@ -1,0 +1,66 @@
+//! `/v1/changes`: the change feed desktops sync from, from zero or from where they stopped.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use switchboard_model::ChangePage;
+
+use super::error::{ApiError, ErrorBody};
+use crate::{HubState, demo_tenant, feed};
+
+/// The most changes one page may hold.
+pub const MAX_CHANGES: u32 = 1_000;
+const DEFAULT_CHANGES: u32 = 500;
+
+/// The query string of the change feed.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesParams {
+    /// The `cursor` of the previous page; absent to start from the beginning.
+    pub after: Option<String>,
+    /// How many changes to return, 1 to 1000; 500 when absent.
+    pub limit: Option<u32>,
+}
+
+/// Every created, updated or deleted record after `after`, in one total order. A record
+/// appears once, in its latest state; deletions appear as tombstones.
+#[utoipa::path(
+    get,
+    path = "/v1/changes",
+    tag = "sync",
+    params(ChangesParams),
+    responses(
+        (status = 200, description = "The next changes and the cursor to continue from", body = ChangePage),
+        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<HubState>,
+    Query(params): Query<ChangesParams>,
+) -> Result<Json<ChangePage>, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_CHANGES);
+    if !(1..=MAX_CHANGES).contains(&limit) {
+        return Err(ApiError::InvalidInput {
+            field: "limit",
+            reason: format!("must be between 1 and {MAX_CHANGES}, got {limit}"),
+        });
+    }
+    let after = match params.after.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|seq| *seq >= 0)
+            .ok_or_else(|| ApiError::InvalidInput {
+                field: "after",
+                reason: "is not a cursor this hub issued; start again without it".to_owned(),
+            })?,
+    };
+
+    let tenant = demo_tenant();
+    let page = state
+        .store
+        .run(move |connection| feed::changes(connection, &tenant, after, limit as usize))
+        .await?;
+    Ok(Json(page))
+}
