@@ -10,7 +10,7 @@ use switchboard_model::{
     Author, Cart, CartId, Channel, Conversation, ConversationId, Customer, Delivery, DeliveryEvent,
     DeliveryId, DeliveryStatus, Direction, IdentityKind, Interaction, InteractionId,
     InteractionState, LineItem, Message, MessageId, Money, Note, NoteId, Order, OrderId,
-    PaymentState, Priority, Ticket, TicketComment, TicketId, TicketStatus, Transaction,
+    PaymentState, Priority, Record, Ticket, TicketComment, TicketId, TicketStatus, Transaction,
     TransactionId, TransactionKind, TransactionStatus, WrapUp, WrapUpId,
 };
 use time::{Duration, OffsetDateTime};
@@ -34,6 +34,30 @@ pub struct History {
 }
 
 impl History {
+    /// Every record of the history, parents before the records that point at them.
+    pub fn into_records(self) -> impl Iterator<Item = Record> {
+        let orders = self.orders.into_iter().map(Record::Order);
+        let deliveries = self.deliveries.into_iter().map(Record::Delivery);
+        let transactions = self.transactions.into_iter().map(Record::Transaction);
+        let carts = self.carts.into_iter().map(Record::Cart);
+        let tickets = self.tickets.into_iter().map(Record::Ticket);
+        let conversations = self.conversations.into_iter().map(Record::Conversation);
+        let interactions = self.interactions.into_iter().map(Record::Interaction);
+        let messages = self.messages.into_iter().map(Record::Message);
+        let notes = self.notes.into_iter().map(Record::Note);
+        let wrap_ups = self.wrap_ups.into_iter().map(Record::WrapUp);
+        orders
+            .chain(deliveries)
+            .chain(transactions)
+            .chain(carts)
+            .chain(tickets)
+            .chain(conversations)
+            .chain(interactions)
+            .chain(messages)
+            .chain(notes)
+            .chain(wrap_ups)
+    }
+
     /// Moves everything in `other` into this history.
     pub fn absorb(&mut self, mut other: History) {
         self.orders.append(&mut other.orders);

@@ -2,7 +2,7 @@
 //! supervisor and an admin, and queues for the usual reasons customers get in touch.
 
 use switchboard_model::{
-    Agent, AgentId, AgentState, Capacity, Channel, Queue, QueueId, Role, Tenant, TenantId,
+    Agent, AgentId, AgentState, Capacity, Channel, Queue, QueueId, Record, Role, Tenant, TenantId,
 };
 use time::OffsetDateTime;
 
@@ -75,6 +75,12 @@ pub fn staff(now: OffsetDateTime) -> Staff {
 }
 
 impl Staff {
+    /// The agents and queues as change-feed records.
+    pub fn into_records(self) -> impl Iterator<Item = Record> {
+        let agents = self.agents.into_iter().map(Record::Agent);
+        agents.chain(self.queues.into_iter().map(Record::Queue))
+    }
+
     /// The agents who handle customers (not the admin), for attributing past work.
     pub fn handlers(&self) -> impl Iterator<Item = &Agent> {
         self.agents.iter().filter(|agent| agent.role != Role::Admin)
