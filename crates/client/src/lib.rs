@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use switchboard_model::{Customer, CustomerId, CustomerSummary, Health, Page};
+use switchboard_model::{Customer, CustomerId, CustomerSummary, Health, IdentityKind, Page};
 use url::Url;
 
 /// Why a call to the hub failed.
@@ -132,6 +132,21 @@ impl HubClient {
             pairs.push(("cursor", cursor));
         }
         let url = self.url("v1/customers", &pairs)?;
+        let response = self.send(url.clone()).await?;
+        self.read(url, response).await
+    }
+
+    /// `GET /v1/customers/by-identity`: every customer with this identity, for a screen pop.
+    /// Several when people share it; the caller lets the agent choose.
+    pub async fn customers_by_identity(
+        &self,
+        kind: IdentityKind,
+        value: &str,
+    ) -> Result<Vec<CustomerSummary>, ClientError> {
+        let url = self.url(
+            "v1/customers/by-identity",
+            &[("kind", kind.as_str()), ("value", value)],
+        )?;
         let response = self.send(url.clone()).await?;
         self.read(url, response).await
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use switchboard_client::{ClientError, HubClient};
 use switchboard_hub::store::HubStore;
 use switchboard_hub::{HubState, base_url, seed_demo, serve};
-use switchboard_model::{CustomerId, HealthStatus};
+use switchboard_model::{CustomerId, HealthStatus, IdentityKind};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -89,6 +89,15 @@ async fn lists_searches_and_fetches_customers() {
     assert!(
         found.items.iter().any(|c| c.id == someone.id),
         "searching by a customer's number finds them"
+    );
+
+    let popped = client
+        .customers_by_identity(IdentityKind::Phone, &phone)
+        .await
+        .expect("an identity lookup is served");
+    assert!(
+        popped.iter().any(|c| c.id == someone.id),
+        "a caller's number pops the customer it belongs to"
     );
 
     let profile = client

@@ -284,6 +284,36 @@ pub fn list_customers(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every customer with the identity `kind`/`value`, in name order. Several customers can
+/// share an identity (a household's landline), so this is a list: the caller must let a
+/// person choose rather than guess.
+pub fn customers_by_identity(
+    connection: &Connection,
+    kind: IdentityKind,
+    value: &str,
+) -> Result<Vec<CustomerSummary>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT DISTINCT c.id, c.display_name, c.company, c.sort_key,
+            (SELECT value FROM identities
+              WHERE customer_id = c.id AND kind = 'phone' ORDER BY is_primary DESC, position LIMIT 1),
+            (SELECT value FROM identities
+              WHERE customer_id = c.id AND kind = 'email' ORDER BY is_primary DESC, position LIMIT 1)
+         FROM identities i JOIN customers c ON c.id = i.customer_id
+         WHERE i.kind = ?1 AND i.value = ?2
+         ORDER BY c.sort_key, c.id",
+    )?;
+    let rows = statement.query_map(params![kind.as_str(), value], |row| {
+        Ok(CustomerSummary {
+            id: CustomerId(row.get(0)?),
+            display_name: row.get(1)?,
+            company: row.get(2)?,
+            primary_phone: row.get(4)?,
+            primary_email: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The whole profile of one customer, or `None` when the hub has no such customer.
 pub fn customer(connection: &Connection, id: &str) -> Result<Option<Customer>, StoreError> {
     let customer = connection
@@ -435,6 +465,43 @@ mod tests {
             search("0%"),
             ["cus_2"],
             "a % in the search is a literal, not a wildcard"
+        );
+    }
+
+    #[test]
+    fn an_identity_finds_every_customer_who_shares_it() {
+        let mut bea = sample("cus_2", "Bea Okafor", "+447700900002");
+        bea.identities.push(Identity {
+            kind: IdentityKind::Phone,
+            value: "+441134960000".to_owned(),
+            label: Some("home".to_owned()),
+            primary: false,
+        });
+        let mut ade = sample("cus_1", "Ade Okafor", "+447700900001");
+        ade.identities.push(bea.identities[1].clone());
+        let store = store_with(&[bea, ade, sample("cus_3", "Cy Other", "+447700900003")]);
+
+        let lookup = |kind, value: &str| {
+            store
+                .with(|c| customers_by_identity(c, kind, value))
+                .expect("lookup works")
+                .into_iter()
+                .map(|summary| summary.id.0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            lookup(IdentityKind::Phone, "+441134960000"),
+            ["cus_1", "cus_2"],
+            "both members of the household are candidates, in name order"
+        );
+        assert_eq!(
+            lookup(IdentityKind::Phone, "+447700900003"),
+            ["cus_3"],
+            "a personal number"
+        );
+        assert!(
+            lookup(IdentityKind::Email, "+447700900003").is_empty(),
+            "kinds do not mix"
         );
     }
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use switchboard_model::{Cursor, Customer, CustomerSummary, Page};
+use switchboard_model::{Cursor, Customer, CustomerSummary, IdentityKind, Page};
 
 use super::error::{ApiError, ErrorBody};
 use crate::HubState;
@@ -72,6 +72,73 @@ pub async fn list(
         .flatten();
     let items = rows.into_iter().map(|(_, summary)| summary).collect();
     Ok(Json(Page { items, next }))
+}
+
+/// The query string of an identity lookup.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IdentityParams {
+    /// `phone`, `email` or `chat_handle`.
+    pub kind: String,
+    /// The identity: a phone number in E.164 (`+447700900123`), an e-mail address, a handle.
+    pub value: String,
+}
+
+/// Every customer with this identity. Usually one; several when people share it (a household
+/// landline), and then the agent chooses: the hub never guesses.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/by-identity",
+    tag = "customers",
+    params(IdentityParams),
+    responses(
+        (status = 200, description = "The customers with this identity, in name order", body = Vec<CustomerSummary>),
+        (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
+    )
+)]
+pub async fn by_identity(
+    State(state): State<HubState>,
+    Query(params): Query<IdentityParams>,
+) -> Result<Json<Vec<CustomerSummary>>, ApiError> {
+    let kind = IdentityKind::parse(&params.kind).ok_or_else(|| ApiError::InvalidInput {
+        field: "kind",
+        reason: format!("must be phone, email or chat_handle, got {:?}", params.kind),
+    })?;
+    let value = normalise_identity(kind, &params.value)?;
+
+    let found = state
+        .store
+        .run(move |connection| store::customers_by_identity(connection, kind, &value))
+        .await?;
+    Ok(Json(found))
+}
+
+/// Brings an identity to the form the hub stores: E.164 for phones, lower case for e-mail.
+///
+/// FIXME(hub-identity): phones are only checked for E.164 shape here; national formats
+/// ("07700 900123") need the numbering plan (the phonenumber crate) and the caller's region.
+fn normalise_identity(kind: IdentityKind, value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    match kind {
+        IdentityKind::Phone => {
+            let compact: String = value
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+                .collect();
+            let digits = compact.strip_prefix('+').unwrap_or("");
+            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ApiError::InvalidInput {
+                    field: "value",
+                    reason: format!(
+                        "{value:?} is not a phone number in E.164 form such as +447700900123"
+                    ),
+                });
+            }
+            Ok(compact)
+        }
+        IdentityKind::Email => Ok(value.to_lowercase()),
+        IdentityKind::ChatHandle => Ok(value.to_owned()),
+    }
 }
 
 /// Returns one customer's profile with all their identities.
@@ -143,6 +210,31 @@ mod tests {
                 decoded,
                 (key.to_owned(), id.to_owned()),
                 "{key:?} must round-trip"
+            );
+        }
+    }
+
+    #[test]
+    fn identities_are_normalised_before_lookup() {
+        let phone = normalise_identity(IdentityKind::Phone, " +44 7700-900 123 ");
+        assert_eq!(
+            phone.ok().as_deref(),
+            Some("+447700900123"),
+            "spacing is not part of a number"
+        );
+        let email = normalise_identity(IdentityKind::Email, "Ada@Example.ORG");
+        assert_eq!(
+            email.ok().as_deref(),
+            Some("ada@example.org"),
+            "e-mail is case-insensitive"
+        );
+        for bad in ["07700900123", "+44", "+44abc7700900"] {
+            assert!(
+                matches!(
+                    normalise_identity(IdentityKind::Phone, bad),
+                    Err(ApiError::InvalidInput { field: "value", .. })
+                ),
+                "{bad:?} must be refused as not E.164"
             );
         }
     }

@@ -23,7 +23,7 @@ use crate::HubState;
         title = "Switchboard hub",
         description = "The backend Switchboard desktops sync with."
     ),
-    paths(health::health, customers::list, customers::get, changes::list),
+    paths(health::health, customers::list, customers::by_identity, customers::get, changes::list),
     components(schemas(ErrorBody)),
     tags(
         (name = "health", description = "Whether the hub serves"),
@@ -39,6 +39,7 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/health", get(health::health))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/customers", get(customers::list))
+        .route("/v1/customers/by-identity", get(customers::by_identity))
         .route("/v1/customers/{id}", get(customers::get))
         .route("/v1/changes", get(changes::list))
         .fallback(no_route)
