@@ -6,6 +6,7 @@ use serde::Deserialize;
 use switchboard_model::ChangePage;
 
 use super::error::{ApiError, ErrorBody};
+use super::page_limit;
 use crate::{HubState, demo_tenant, feed};
 
 /// The most changes one page may hold.
@@ -38,13 +39,7 @@ pub async fn list(
     State(state): State<HubState>,
     Query(params): Query<ChangesParams>,
 ) -> Result<Json<ChangePage>, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_CHANGES);
-    if !(1..=MAX_CHANGES).contains(&limit) {
-        return Err(ApiError::InvalidInput {
-            field: "limit",
-            reason: format!("must be between 1 and {MAX_CHANGES}, got {limit}"),
-        });
-    }
+    let limit = page_limit(params.limit, DEFAULT_CHANGES, MAX_CHANGES)?;
     let after = match params.after.as_deref() {
         None | Some("") => 0,
         Some(text) => text

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use switchboard_model::{Cursor, Customer, CustomerSummary, IdentityKind, Page};
 
 use super::error::{ApiError, ErrorBody};
+use super::page_limit;
 use crate::HubState;
 use crate::store::{self, CustomerQuery};
 
@@ -40,13 +41,7 @@ pub async fn list(
     State(state): State<HubState>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<CustomerSummary>>, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::InvalidInput {
-            field: "limit",
-            reason: format!("must be between 1 and {MAX_PAGE}, got {limit}"),
-        });
-    }
+    let limit = page_limit(params.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let text = params
         .q

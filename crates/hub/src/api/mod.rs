@@ -46,6 +46,19 @@ pub fn router(state: HubState) -> Router {
         .with_state(state)
 }
 
+/// A page size from the query string: `default` when absent, refused outside `1..=max` with a
+/// message that names the parameter.
+fn page_limit(requested: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = requested.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::InvalidInput {
+            field: "limit",
+            reason: format!("must be between 1 and {max}, got {limit}"),
+        });
+    }
+    Ok(limit)
+}
+
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
