@@ -79,6 +79,18 @@ impl Postgres {
         Ok(server)
     }
 
+    /// Creates an empty database `name` and returns its URL, so that tests sharing one server
+    /// each start from nothing.
+    pub fn create_database(&self, name: &str) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "database names here are plain identifiers, got {name:?}"
+        );
+        self.psql(&format!("CREATE DATABASE {name}"))?;
+        Ok(format!("postgres://{ROLE}@127.0.0.1:{}/{name}", self.port))
+    }
+
     /// Runs SQL with psql and returns its unaligned output.
     pub fn psql(&self, sql: &str) -> anyhow::Result<String> {
         let output = run(Command::new("psql").args([&self.url, "-X", "-A", "-t", "-c", sql]))?;

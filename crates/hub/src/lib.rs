@@ -1,75 +1,110 @@
 //! `switchboard-hub`: the backend Switchboard desktops sync with.
 //!
-//! Layout: [`api`] holds the REST routes and the OpenAPI document generated from them;
-//! [`store`] is the hub's embedded SQLite database and [`feed`] the record log behind the change
-//! feed; [`demo`] makes the reproducible data a demo hub is seeded with. [`serve`] ties them to a listening socket.
+//! Layout: [`api`] holds the REST routes and the OpenAPI document generated from them; [`db`]
+//! is the database (embedded SQLite or PostgreSQL) with the record log, the change feed and
+//! the logins; [`live`] fans committed changes out to the agents' event streams; [`demo`] makes
+//! the reproducible data a demo hub is seeded with. [`serve`] ties them to a listening socket.
 
 pub mod api;
+pub mod db;
 pub mod demo;
-pub mod feed;
-pub mod store;
+pub mod live;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use switchboard_model::{Record, RecordKind, Tenant, TenantId};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
 
-use crate::store::{HubStore, StoreError};
+use crate::db::{Database, DbError};
+use crate::live::Live;
+
+/// The password of every demo login. Demo data is public by nature; a demo hub says so in its
+/// health answer so that the desktop can offer it.
+pub const DEMO_PASSWORD: &str = "switchboard-demo";
+
+/// The login a demo desktop is offered first: an agent, not an admin.
+pub const DEMO_LOGIN: &str = "maya@demo.example.com";
+
+/// How long a token from a login works: a long shift, so that nobody is signed out mid-call.
+pub const TOKEN_LIFETIME_SECONDS: i64 = 14 * 60 * 60;
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]
 pub struct HubState {
-    pub store: HubStore,
+    pub db: Database,
+    pub live: Arc<Live>,
     /// Whether this hub runs in demo mode; desktops show it so nobody mistakes demo data for real.
     pub demo: bool,
+    /// Requests in flight beyond this many are refused with 429 rather than queued.
+    pub capacity: Arc<Semaphore>,
 }
 
-/// The tenant every record belongs to until agents sign in with tokens that name theirs.
-//
-// FIXME(hub-auth): there is one tenant; the change feed and the records must be scoped by the
-// tenant of the signed-in agent once the hub issues tokens (issue 3).
-pub fn demo_tenant() -> switchboard_model::TenantId {
-    switchboard_model::TenantId::from_number(1)
+impl HubState {
+    /// The state of a hub over `db`, admitting at most `max_in_flight` requests at once.
+    pub fn new(db: Database, demo: bool, max_in_flight: usize) -> HubState {
+        HubState {
+            live: Live::start(db.clone()),
+            db,
+            demo,
+            capacity: Arc::new(Semaphore::new(max_in_flight)),
+        }
+    }
 }
 
-/// Seeds a demo world of `count` customers from `seed` into an empty database: the customers
-/// with their identities, the staff, and every customer's history, all in the change feed. A
-/// database that already holds customers is left as it is, so that a restarted demo hub keeps
-/// what agents changed.
+/// The tenant a demo hub seeds.
+pub fn demo_tenant() -> TenantId {
+    TenantId::from_number(1)
+}
+
+/// Seeds a demo world of `count` customers from `seed` into a database that has no demo
+/// tenant yet: the tenant, its staff with their logins, the customers with their identities,
+/// and every customer's history, all in the change feed. A database that already holds the
+/// demo tenant's customers is left as it is, so that a restarted demo hub keeps what agents
+/// changed.
 ///
 /// Returns how many customers were added.
-pub fn seed_demo(store: &HubStore, seed: u64, count: usize) -> Result<usize, StoreError> {
-    use switchboard_model::Record;
+pub async fn seed_demo(db: &Database, seed: u64, count: usize) -> Result<usize, DbError> {
+    let tenant = demo_tenant();
+    if db.tenant(&tenant).await?.is_some() && db.count(&tenant, RecordKind::Customer).await? > 0 {
+        return Ok(0);
+    }
 
-    store.with(|connection| {
-        if store::count_customers(connection)? > 0 {
-            return Ok(0);
-        }
-        // FIXME(hub-demo): the whole world is built in memory before it is written; the
-        // million-customer demo that benchmarks need must generate and write it in chunks.
-        let (staff, people, history) = demo::world(seed, count, time::OffsetDateTime::now_utc());
-        let tenant = demo_tenant();
+    // FIXME(hub-demo): the whole world is built in memory before it is written; the
+    // million-customer demo that benchmarks need must generate and write it in chunks.
+    let (staff, people, history) = demo::world(seed, count, OffsetDateTime::now_utc());
+    db.put_tenant(&staff.tenant).await?;
+    for agent in &staff.agents {
+        db.put_login(&tenant, &agent.id, &agent.login, agent.role, DEMO_PASSWORD)
+            .await?;
+    }
 
-        // Large populations go in chunks so that no transaction grows without bound.
-        for chunk in people.chunks(5_000) {
-            store::insert_customers(connection, chunk)?;
-            feed::put_records(
-                connection,
-                &tenant,
-                &chunk
-                    .iter()
-                    .cloned()
-                    .map(Record::Customer)
-                    .collect::<Vec<_>>(),
-            )?;
-        }
-        let records: Vec<Record> = staff.into_records().chain(history.into_records()).collect();
-        for chunk in records.chunks(5_000) {
-            feed::put_records(connection, &tenant, chunk)?;
-        }
-        Ok(people.len())
-    })
+    let added = people.len();
+    let records: Vec<Record> = staff
+        .into_records()
+        .chain(people.into_iter().map(Record::Customer))
+        .chain(history.into_records())
+        .collect();
+    // Large populations go in chunks so that no transaction grows without bound.
+    for chunk in records.chunks(2_000) {
+        db.put_records(&tenant, chunk).await?;
+    }
+    Ok(added)
+}
+
+/// Creates a tenant with its name, for provisioning and tests.
+pub async fn create_tenant(db: &Database, id: TenantId, name: &str) -> Result<Tenant, DbError> {
+    let tenant = Tenant {
+        id,
+        name: name.to_owned(),
+    };
+    db.put_tenant(&tenant).await?;
+    Ok(tenant)
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -88,4 +123,18 @@ pub async fn serve(
 /// The address a listener is bound to, as the URL clients should use.
 pub fn base_url(address: SocketAddr) -> String {
     format!("http://{address}")
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_unix() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The current time as RFC 3339, the form every record's timestamps take.
+pub fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|now| now.format(&Rfc3339).ok())
+        .unwrap_or_default()
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard_hub::store::HubStore;
+use switchboard_hub::db::Database;
 use switchboard_hub::{HubState, base_url, seed_demo, serve};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -21,9 +21,23 @@ struct Options {
     #[arg(long, default_value = "127.0.0.1:7300", env = "SWITCHBOARD_HUB_LISTEN")]
     listen: SocketAddr,
 
-    /// The folder that holds the hub's database; created if missing.
-    #[arg(long, env = "SWITCHBOARD_HUB_DATA")]
-    data: PathBuf,
+    /// The folder that holds the hub's embedded SQLite database; created if missing.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HUB_DATA",
+        required_unless_present = "database_url",
+        conflicts_with = "database_url"
+    )]
+    data: Option<PathBuf>,
+
+    /// A PostgreSQL database to use instead of the embedded one (postgres://user@host/db), so
+    /// that several hubs behind a load balancer share one contact centre's data.
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL")]
+    database_url: Option<String>,
+
+    /// Requests in flight beyond this many are answered 429 with Retry-After.
+    #[arg(long, default_value_t = 512)]
+    max_in_flight: usize,
 
     /// Seed realistic demo customers into an empty database.
     #[arg(long)]
@@ -58,16 +72,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run(options: Options) -> Result<(), String> {
-    std::fs::create_dir_all(&options.data).map_err(|error| {
-        format!(
-            "cannot create the data folder {}: {error}",
-            options.data.display()
-        )
-    })?;
-    let store = HubStore::open(&options.data).map_err(|error| error.to_string())?;
+    let db = match (&options.data, &options.database_url) {
+        (_, Some(url)) => Database::open(url).await,
+        (Some(data), None) => {
+            std::fs::create_dir_all(data).map_err(|error| {
+                format!("cannot create the data folder {}: {error}", data.display())
+            })?;
+            Database::open_folder(data).await
+        }
+        (None, None) => return Err("give --data DIR or --database-url URL".to_owned()),
+    }
+    .map_err(|error| error.to_string())?;
+    tracing::info!(backend = db.backend().as_str(), "database ready");
 
     if options.demo {
-        let added = seed_demo(&store, options.seed, options.customers)
+        let added = seed_demo(&db, options.seed, options.customers)
+            .await
             .map_err(|error| format!("cannot seed demo data: {error}"))?;
         tracing::info!(added, seed = options.seed, "demo data ready");
     }
@@ -91,13 +111,19 @@ async fn run(options: Options) -> Result<(), String> {
     }
     tracing::info!(%address, demo = options.demo, "hub serving");
 
-    let state = HubState {
-        store,
-        demo: options.demo,
-    };
+    if options.demo {
+        tracing::info!(
+            login = switchboard_hub::DEMO_LOGIN,
+            password = switchboard_hub::DEMO_PASSWORD,
+            "demo logins: every demo agent's login with this password"
+        );
+    }
+
+    let state = HubState::new(db.clone(), options.demo, options.max_in_flight);
     serve(listener, state, shutdown_signal())
         .await
         .map_err(|error| error.to_string())?;
+    db.close().await;
     tracing::info!("hub stopped");
     Ok(())
 }

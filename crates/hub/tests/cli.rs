@@ -11,8 +11,30 @@ fn start_hub(data: &Path, customers: usize) -> Hub {
     Hub::start(program, data, customers).expect("the hub starts and announces its address")
 }
 
-fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::blocking::get(url).expect("the hub answers on loopback");
+/// Signs in as the demo agent and returns the bearer token.
+fn login(hub: &str) -> String {
+    let answer: Value = reqwest::blocking::Client::new()
+        .post(format!("{hub}/v1/auth/login"))
+        .json(&serde_json::json!({
+            "login": switchboard_hub::DEMO_LOGIN,
+            "password": switchboard_hub::DEMO_PASSWORD,
+        }))
+        .send()
+        .and_then(|response| response.error_for_status())
+        .and_then(|response| response.json())
+        .expect("the demo login works");
+    answer["token"]
+        .as_str()
+        .expect("a login answers with a token")
+        .to_owned()
+}
+
+fn get(token: &str, url: &str) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .expect("the hub answers on loopback");
     let status = response.status().as_u16();
     (status, response.json().expect("every hub answer is JSON"))
 }
@@ -21,15 +43,16 @@ fn get(url: &str) -> (u16, Value) {
 fn a_demo_hub_serves_its_customers_page_by_page() {
     let data = tempfile::tempdir().expect("a temporary data folder");
     let hub = start_hub(data.path(), 37);
+    let token = login(&hub.url);
 
-    let (status, health) = get(&format!("{}/v1/health", hub.url));
+    let (status, health) = get(&token, &format!("{}/v1/health", hub.url));
     assert_eq!(status, 200, "a fresh hub is healthy: {health}");
     assert_eq!(health["demo"], true, "the hub says it runs in demo mode");
 
     let mut names = Vec::new();
     let mut next = format!("{}/v1/customers?limit=10", hub.url);
     loop {
-        let (status, page) = get(&next);
+        let (status, page) = get(&token, &next);
         assert_eq!(status, 200, "every page is served: {page}");
         let items = page["items"].as_array().expect("a page has items").clone();
         assert!(items.len() <= 10, "a page never exceeds its limit");
@@ -52,12 +75,12 @@ fn a_demo_hub_serves_its_customers_page_by_page() {
     sorted.sort_by_key(|name| name.to_lowercase());
     assert_eq!(names, sorted, "customers come in name order across pages");
 
-    let (_, first_page) = get(&format!("{}/v1/customers?limit=1", hub.url));
+    let (_, first_page) = get(&token, &format!("{}/v1/customers?limit=1", hub.url));
     let id = first_page["items"][0]["id"]
         .as_str()
         .expect("a customer has an id")
         .to_owned();
-    let (status, customer) = get(&format!("{}/v1/customers/{id}", hub.url));
+    let (status, customer) = get(&token, &format!("{}/v1/customers/{id}", hub.url));
     assert_eq!(status, 200, "a listed customer can be fetched");
     assert!(
         customer["identities"]
@@ -66,14 +89,14 @@ fn a_demo_hub_serves_its_customers_page_by_page() {
         "a demo customer has identities: {customer}"
     );
 
-    let (status, missing) = get(&format!("{}/v1/customers/cus_nobody", hub.url));
+    let (status, missing) = get(&token, &format!("{}/v1/customers/cus_nobody", hub.url));
     assert_eq!(status, 404, "an unknown customer is not found");
     assert_eq!(
         missing["code"], "not_found",
         "the error carries a stable code"
     );
 
-    let (status, invalid) = get(&format!("{}/v1/customers?limit=0", hub.url));
+    let (status, invalid) = get(&token, &format!("{}/v1/customers?limit=0", hub.url));
     assert_eq!(status, 400, "a limit of zero is refused");
     assert!(
         invalid["message"]
@@ -87,8 +110,9 @@ fn a_demo_hub_serves_its_customers_page_by_page() {
 fn the_openapi_document_describes_every_route() {
     let data = tempfile::tempdir().expect("a temporary data folder");
     let hub = start_hub(data.path(), 1);
+    let token = login(&hub.url);
 
-    let (status, document) = get(&format!("{}/v1/openapi.json", hub.url));
+    let (status, document) = get(&token, &format!("{}/v1/openapi.json", hub.url));
     assert_eq!(status, 200, "the document is served");
     assert!(
         document["openapi"]
@@ -118,7 +142,8 @@ fn a_restarted_demo_hub_keeps_its_data_and_stops_on_sigterm() {
     let data = tempfile::tempdir().expect("a temporary data folder");
     let first_id = {
         let hub = start_hub(data.path(), 5);
-        let (_, page) = get(&format!("{}/v1/customers?limit=1", hub.url));
+        let token = login(&hub.url);
+        let (_, page) = get(&token, &format!("{}/v1/customers?limit=1", hub.url));
         page["items"][0]["id"]
             .as_str()
             .expect("a customer")
@@ -126,7 +151,9 @@ fn a_restarted_demo_hub_keeps_its_data_and_stops_on_sigterm() {
     };
 
     let mut hub = start_hub(data.path(), 50);
-    let (_, page) = get(&format!("{}/v1/customers?limit=100", hub.url));
+
+    let token = login(&hub.url);
+    let (_, page) = get(&token, &format!("{}/v1/customers?limit=100", hub.url));
     let count = page["items"].as_array().map_or(0, Vec::len);
     assert_eq!(
         count, 5,
@@ -146,12 +173,16 @@ fn a_restarted_demo_hub_keeps_its_data_and_stops_on_sigterm() {
 fn the_change_feed_carries_the_whole_demo_world_from_zero_and_from_a_cursor() {
     let data = tempfile::tempdir().expect("a temporary data folder");
     let hub = start_hub(data.path(), 20);
+    let token = login(&hub.url);
 
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     let mut cursor = String::new();
     let mut pages = 0;
     loop {
-        let (status, page) = get(&format!("{}/v1/changes?limit=50&after={cursor}", hub.url));
+        let (status, page) = get(
+            &token,
+            &format!("{}/v1/changes?limit=50&after={cursor}", hub.url),
+        );
         assert_eq!(status, 200, "every page is served: {page}");
         for change in page["changes"].as_array().expect("a page has changes") {
             assert_eq!(change["op"], "upsert", "a fresh demo has nothing deleted");
@@ -191,7 +222,7 @@ fn the_change_feed_carries_the_whole_demo_world_from_zero_and_from_a_cursor() {
         "a world bigger than a page comes in several pages"
     );
 
-    let (_, empty) = get(&format!("{}/v1/changes?after={cursor}", hub.url));
+    let (_, empty) = get(&token, &format!("{}/v1/changes?after={cursor}", hub.url));
     assert_eq!(
         empty["changes"],
         serde_json::json!([]),
@@ -203,7 +234,7 @@ fn the_change_feed_carries_the_whole_demo_world_from_zero_and_from_a_cursor() {
         "and the cursor stays where it was"
     );
 
-    let (status, refused) = get(&format!("{}/v1/changes?after=-3", hub.url));
+    let (status, refused) = get(&token, &format!("{}/v1/changes?after=-3", hub.url));
     assert_eq!(status, 400, "a cursor the hub never issued is refused");
     assert!(
         refused["message"]

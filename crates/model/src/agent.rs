@@ -27,6 +27,29 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The name used in storage and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored name; `None` for a role this version does not know.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Agent, Role::Supervisor, Role::Admin]
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+
+    /// Whether this role may act for other agents (change their state, take their work).
+    pub fn supervises(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+}
+
 /// Whether an agent can take work now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -131,6 +131,27 @@ impl Record {
         }
     }
 
+    /// Stamps the hub's version of this record into the records that carry one, so that the
+    /// body and the `ETag` always agree.
+    pub fn set_version(&mut self, version: u64) {
+        let version = u32::try_from(version).unwrap_or(u32::MAX);
+        match self {
+            Record::Agent(r) => r.version = version,
+            Record::Queue(r) => r.version = version,
+            Record::Ticket(r) => r.version = version,
+            Record::Conversation(r) => r.version = version,
+            Record::Interaction(r) => r.version = version,
+            Record::Note(r) => r.version = version,
+            Record::WrapUp(r) => r.version = version,
+            Record::Customer(_)
+            | Record::Order(_)
+            | Record::Delivery(_)
+            | Record::Cart(_)
+            | Record::Transaction(_)
+            | Record::Message(_) => {}
+        }
+    }
+
     /// The record's id, whatever its kind.
     pub fn id(&self) -> &str {
         match self {
@@ -169,9 +190,14 @@ pub struct ChangePage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
-    /// The record was created or updated; this is its whole current state. Boxed because a
-    /// record is large and pages of changes move often.
-    Upsert { cursor: Cursor, record: Box<Record> },
+    /// The record was created or updated; this is its whole current state. `version` is what
+    /// an update must send back in `If-Match`. Boxed because a record is large and pages of
+    /// changes move often.
+    Upsert {
+        cursor: Cursor,
+        version: u64,
+        record: Box<Record>,
+    },
     /// The record was deleted.
     Delete {
         cursor: Cursor,
@@ -208,6 +234,7 @@ mod tests {
         };
         let change = Change::Upsert {
             cursor: Cursor("42".to_owned()),
+            version: 1,
             record: Box::new(Record::Note(note)),
         };
 

@@ -24,4 +24,16 @@ pub struct Health {
     pub version: String,
     /// Whether the hub runs in demo mode with seeded, simulated data.
     pub demo: bool,
+    /// On a demo hub, a login anyone may use; never set on a real one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo_login: Option<DemoLogin>,
+}
+
+/// The public login of a demo hub, which the desktop offers so that a demo needs no set-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DemoLogin {
+    pub login: String,
+    pub password: String,
 }

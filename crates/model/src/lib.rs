@@ -26,7 +26,7 @@ pub use commerce::{
     Transaction, TransactionKind, TransactionStatus,
 };
 pub use customer::{Customer, CustomerSummary, Identity, IdentityKind};
-pub use health::{Health, HealthStatus};
+pub use health::{DemoLogin, Health, HealthStatus};
 pub use ids::{
     AgentId, CartId, ConversationId, CustomerId, DeliveryId, InteractionId, MessageId, NoteId,
     OrderId, QueueId, TenantId, TicketId, TransactionId, WrapUpId,

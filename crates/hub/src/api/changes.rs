@@ -5,9 +5,10 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use switchboard_model::ChangePage;
 
+use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::page_limit;
-use crate::{HubState, demo_tenant, feed};
+use crate::HubState;
 
 /// The most changes one page may hold.
 pub const MAX_CHANGES: u32 = 1_000;
@@ -29,6 +30,7 @@ pub struct ChangesParams {
     get,
     path = "/v1/changes",
     tag = "sync",
+    security(("bearer" = [])),
     params(ChangesParams),
     responses(
         (status = 200, description = "The next changes and the cursor to continue from", body = ChangePage),
@@ -37,25 +39,29 @@ pub struct ChangesParams {
 )]
 pub async fn list(
     State(state): State<HubState>,
+    caller: Caller,
     Query(params): Query<ChangesParams>,
 ) -> Result<Json<ChangePage>, ApiError> {
     let limit = page_limit(params.limit, DEFAULT_CHANGES, MAX_CHANGES)?;
-    let after = match params.after.as_deref() {
-        None | Some("") => 0,
+    let after = parse_cursor(params.after.as_deref(), "after")?;
+    let page = state
+        .db
+        .changes(caller.tenant(), after, limit as usize)
+        .await?;
+    Ok(Json(page))
+}
+
+/// Reads a change-feed cursor given in `field`; absent or empty means the start.
+pub fn parse_cursor(cursor: Option<&str>, field: &'static str) -> Result<i64, ApiError> {
+    match cursor {
+        None | Some("") => Ok(0),
         Some(text) => text
             .parse::<i64>()
             .ok()
             .filter(|seq| *seq >= 0)
             .ok_or_else(|| ApiError::InvalidInput {
-                field: "after",
+                field,
                 reason: "is not a cursor this hub issued; start again without it".to_owned(),
-            })?,
-    };
-
-    let tenant = demo_tenant();
-    let page = state
-        .store
-        .run(move |connection| feed::changes(connection, &tenant, after, limit as usize))
-        .await?;
-    Ok(Json(page))
+            }),
+    }
 }

@@ -2,13 +2,16 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use switchboard_model::{Cursor, Customer, CustomerSummary, IdentityKind, Page};
+use switchboard_model::{Cursor, Customer, CustomerSummary, IdentityKind, Page, Record};
 
+use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::page_limit;
+use super::write::etag;
 use crate::HubState;
-use crate::store::{self, CustomerQuery};
 
 /// The largest page a client may ask for; bigger pages hold the database lock too long.
 pub const MAX_PAGE: u32 = 500;
@@ -31,6 +34,7 @@ pub struct ListParams {
     get,
     path = "/v1/customers",
     tag = "customers",
+    security(("bearer" = [])),
     params(ListParams),
     responses(
         (status = 200, description = "One page of customers", body = Page<CustomerSummary>),
@@ -39,6 +43,7 @@ pub struct ListParams {
 )]
 pub async fn list(
     State(state): State<HubState>,
+    caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<CustomerSummary>>, ApiError> {
     let limit = page_limit(params.limit, DEFAULT_PAGE, MAX_PAGE)?;
@@ -48,14 +53,14 @@ pub async fn list(
         .map(|q| q.trim().to_owned())
         .filter(|q| !q.is_empty());
 
-    let query = CustomerQuery {
-        text,
-        after,
-        limit: limit as usize,
-    };
     let rows = state
-        .store
-        .run(move |connection| store::list_customers(connection, &query))
+        .db
+        .search_customers(
+            caller.tenant(),
+            text.as_deref(),
+            after.as_ref().map(|(key, id)| (key.as_str(), id.as_str())),
+            limit as usize,
+        )
         .await?;
 
     // A full page may have more behind it; a short page is the last.
@@ -85,6 +90,7 @@ pub struct IdentityParams {
     get,
     path = "/v1/customers/by-identity",
     tag = "customers",
+    security(("bearer" = [])),
     params(IdentityParams),
     responses(
         (status = 200, description = "The customers with this identity, in name order", body = Vec<CustomerSummary>),
@@ -93,6 +99,7 @@ pub struct IdentityParams {
 )]
 pub async fn by_identity(
     State(state): State<HubState>,
+    caller: Caller,
     Query(params): Query<IdentityParams>,
 ) -> Result<Json<Vec<CustomerSummary>>, ApiError> {
     let kind = IdentityKind::parse(&params.kind).ok_or_else(|| ApiError::InvalidInput {
@@ -102,8 +109,8 @@ pub async fn by_identity(
     let value = normalise_identity(kind, &params.value)?;
 
     let found = state
-        .store
-        .run(move |connection| store::customers_by_identity(connection, kind, &value))
+        .db
+        .customers_by_identity(caller.tenant(), kind, &value)
         .await?;
     Ok(Json(found))
 }
@@ -141,25 +148,34 @@ fn normalise_identity(kind: IdentityKind, value: &str) -> Result<String, ApiErro
     get,
     path = "/v1/customers/{id}",
     tag = "customers",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "The customer's id, such as cus_0123456789abcdef")),
     responses(
-        (status = 200, description = "The customer", body = Customer),
+        (status = 200, description = "The customer; ETag holds its version", body = Customer),
         (status = 404, description = "No customer has this id", body = ErrorBody),
     )
 )]
 pub async fn get(
     State(state): State<HubState>,
+    caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Customer>, ApiError> {
-    let lookup = id.clone();
-    let found = state
-        .store
-        .run(move |connection| store::customer(connection, &lookup))
-        .await?;
-    found.map(Json).ok_or(ApiError::NotFound {
-        what: "customer",
-        id,
-    })
+) -> Result<Response, ApiError> {
+    match state.db.record(caller.tenant(), &id).await? {
+        Some(stored) => match stored.record {
+            Record::Customer(customer) => {
+                let customer: Customer = customer;
+                Ok(([(header::ETAG, etag(stored.version))], Json(customer)).into_response())
+            }
+            _ => Err(ApiError::NotFound {
+                what: "customer",
+                id,
+            }),
+        },
+        None => Err(ApiError::NotFound {
+            what: "customer",
+            id,
+        }),
+    }
 }
 
 /// Cursors are the hex of the last row's sort key and id, so that they survive any URL and

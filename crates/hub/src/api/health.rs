@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use switchboard_model::{Health, HealthStatus};
+use switchboard_model::{DemoLogin, Health, HealthStatus};
 
 use crate::HubState;
 
@@ -18,12 +18,10 @@ use crate::HubState;
     )
 )]
 pub async fn health(State(state): State<HubState>) -> (StatusCode, Json<Health>) {
-    let database = state
-        .store
-        .run(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?));
+    let database = sqlx::query("SELECT 1").execute(state.db.pool()).await;
 
-    let (code, status) = match database.await {
-        Ok(()) => (StatusCode::OK, HealthStatus::Ok),
+    let (code, status) = match database {
+        Ok(_) => (StatusCode::OK, HealthStatus::Ok),
         Err(error) => {
             tracing::warn!(%error, "health check found the database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Degraded)
@@ -33,6 +31,10 @@ pub async fn health(State(state): State<HubState>) -> (StatusCode, Json<Health>)
         status,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         demo: state.demo,
+        demo_login: state.demo.then(|| DemoLogin {
+            login: crate::DEMO_LOGIN.to_owned(),
+            password: crate::DEMO_PASSWORD.to_owned(),
+        }),
     };
     (code, Json(health))
 }

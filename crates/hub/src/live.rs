@@ -1,0 +1,259 @@
+//! The live side of the change feed: one reader per tenant per hub instance follows the
+//! database and fans each change out to every stream of that tenant.
+//!
+//! The database stays the only truth. A stream first reads what it missed from the database,
+//! then takes changes from the fan-out; when it falls behind the fan-out it reads from the
+//! database again. So a stream that resumes from a cursor sees every later change exactly once,
+//! whichever instance made it: on PostgreSQL, instances learn of each other's commits through
+//! LISTEN/NOTIFY, and a sweep every second covers notifications lost while the listening
+//! connection was down.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use switchboard_model::{Change, TenantId};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::db::records::Bell;
+use crate::db::{Backend, Database, DbError};
+
+/// The PostgreSQL notification channel commits announce themselves on.
+pub const CHANNEL: &str = "switchboard_changes";
+
+/// How many changes a slow stream may fall behind the fan-out before it must read from the
+/// database instead.
+const FAN_OUT_DEPTH: usize = 4096;
+
+/// How many changes one database read takes.
+const PAGE: usize = 500;
+
+/// Every tenant's fan-out on this instance.
+#[derive(Debug)]
+pub struct Live {
+    db: Database,
+    tenants: Mutex<HashMap<TenantId, TenantFanOut>>,
+}
+
+#[derive(Debug)]
+struct TenantFanOut {
+    sender: broadcast::Sender<Arc<(i64, Change)>>,
+    /// Every change up to here has been sent.
+    sent: i64,
+}
+
+impl Live {
+    /// Starts following `db`; the tasks end when the runtime does.
+    pub fn start(db: Database) -> Arc<Live> {
+        let live = Arc::new(Live {
+            db: db.clone(),
+            tenants: Mutex::new(HashMap::new()),
+        });
+        if db.backend() == Backend::Postgres {
+            tokio::spawn(listen(db.clone()));
+        }
+        tokio::spawn(Arc::clone(&live).pump(db.bell().subscribe()));
+        live
+    }
+
+    /// A receiver of `tenant`'s changes from now on, each with its sequence number.
+    async fn subscribe(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<broadcast::Receiver<Arc<(i64, Change)>>, DbError> {
+        if let Some(fan_out) = self.fan_outs().get(tenant) {
+            return Ok(fan_out.sender.subscribe());
+        }
+
+        // Everything up to the tenant's current number is committed; a new fan-out starts
+        // there, and a stream reads anything older from the database.
+        let last = self.db.last_seq(tenant).await?;
+        let mut tenants = self.fan_outs();
+        let fan_out = tenants
+            .entry(tenant.clone())
+            .or_insert_with(|| TenantFanOut {
+                sender: broadcast::channel(FAN_OUT_DEPTH).0,
+                sent: last,
+            });
+        Ok(fan_out.sender.subscribe())
+    }
+
+    fn fan_outs(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, TenantFanOut>> {
+        // The map holds no invariant a panic could break halfway.
+        self.tenants
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    async fn pump(self: Arc<Self>, mut bells: broadcast::Receiver<Bell>) {
+        let mut sweep = tokio::time::interval(Duration::from_secs(1));
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let mut due: Vec<TenantId> = tokio::select! {
+                bell = bells.recv() => match bell {
+                    Ok(bell) => vec![bell.tenant],
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.followed(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = sweep.tick() => self.followed(),
+            };
+
+            // Bells come one per commit; take all that are waiting so that a burst of writes
+            // costs one read per tenant.
+            while let Ok(bell) = bells.try_recv() {
+                due.push(bell.tenant);
+            }
+            due.sort();
+            due.dedup();
+            for tenant in due {
+                if let Err(error) = self.send_new(&tenant).await {
+                    tracing::warn!(%error, %tenant, "cannot read new changes for live streams");
+                }
+            }
+        }
+    }
+
+    /// The tenants some stream on this instance follows; forgets those nobody follows.
+    fn followed(&self) -> Vec<TenantId> {
+        let mut tenants = self.fan_outs();
+        tenants.retain(|_, fan_out| fan_out.sender.receiver_count() > 0);
+        tenants.keys().cloned().collect()
+    }
+
+    async fn send_new(&self, tenant: &TenantId) -> Result<(), DbError> {
+        loop {
+            let Some(sent) = self.fan_outs().get(tenant).map(|fan_out| fan_out.sent) else {
+                return Ok(());
+            };
+            let page = self.db.changes(tenant, sent, PAGE).await?;
+
+            let mut tenants = self.fan_outs();
+            let Some(fan_out) = tenants.get_mut(tenant) else {
+                return Ok(());
+            };
+            for change in page.changes {
+                let seq = seq_of(&change);
+                // A stream that went away is no reason to stop the others.
+                let _ = fan_out.sender.send(Arc::new((seq, change)));
+                fan_out.sent = seq;
+            }
+            if !page.has_more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends `tenant`'s changes after `after` to `events`, first from the database and then
+    /// live, until `events` is closed.
+    pub async fn follow(
+        self: Arc<Self>,
+        tenant: TenantId,
+        mut after: i64,
+        events: mpsc::Sender<(i64, Change)>,
+    ) -> Result<(), DbError> {
+        let mut live = self.subscribe(&tenant).await?;
+        loop {
+            loop {
+                let page = self.db.changes(&tenant, after, PAGE).await?;
+                for change in page.changes {
+                    let seq = seq_of(&change);
+                    if events.send((seq, change)).await.is_err() {
+                        return Ok(());
+                    }
+                    after = seq;
+                }
+                if !page.has_more {
+                    break;
+                }
+            }
+
+            loop {
+                let next = tokio::select! {
+                    next = live.recv() => next,
+                    () = events.closed() => return Ok(()),
+                };
+                match next {
+                    Ok(change) => {
+                        let (seq, change) = &*change;
+                        if *seq <= after {
+                            continue;
+                        }
+                        if events.send((*seq, change.clone())).await.is_err() {
+                            return Ok(());
+                        }
+                        after = *seq;
+                    }
+                    // Too slow for the fan-out: catch up from the database, then rejoin.
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::debug!(%tenant, missed, "live stream fell behind; reading from the database");
+                        break;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// The sequence number a change's cursor holds.
+fn seq_of(change: &Change) -> i64 {
+    change.cursor().0.parse().unwrap_or(0)
+}
+
+/// Turns PostgreSQL notifications from every instance into bells on this one, reconnecting
+/// when the connection drops.
+async fn listen(db: Database) {
+    loop {
+        match sqlx::postgres::PgListener::connect(db.url()).await {
+            Ok(mut listener) => {
+                if let Err(error) = listener.listen(CHANNEL).await {
+                    tracing::warn!(%error, "cannot LISTEN for changes; retrying");
+                } else {
+                    loop {
+                        match listener.recv().await {
+                            Ok(notification) => {
+                                if let Some(bell) = parse_bell(notification.payload()) {
+                                    let _ = db.bell().send(bell);
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "lost the LISTEN connection; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot connect to LISTEN for changes; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Reads a notification's `"<tenant> <seq>"` payload.
+fn parse_bell(payload: &str) -> Option<Bell> {
+    let (tenant, seq) = payload.split_once(' ')?;
+    Some(Bell {
+        tenant: TenantId(tenant.to_owned()),
+        seq: seq.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bells_parse_from_their_payload_and_nothing_else() {
+        assert_eq!(
+            parse_bell("ten_0000000000000001 42"),
+            Some(Bell {
+                tenant: TenantId::from_number(1),
+                seq: 42
+            }),
+            "the payload names the tenant and the number"
+        );
+        assert_eq!(parse_bell("ten_1"), None, "a number is required");
+        assert_eq!(parse_bell("ten_1 x"), None, "and must be a number");
+    }
+}
