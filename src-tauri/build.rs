@@ -5,6 +5,8 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "hub_status",
         "retry_hub",
+        "sign_in",
+        "sign_out",
         "list_customers",
         "get_customer",
     ]);

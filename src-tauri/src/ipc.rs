@@ -48,6 +48,24 @@ pub async fn retry_hub(engine: State<'_, Arc<Engine>>) -> Result<HubStatus, Comm
     Ok(engine.status())
 }
 
+/// Signs the agent in with login and password; the answer names who is signed in.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(
+    engine: State<'_, Arc<Engine>>,
+    login: String,
+    password: String,
+) -> Result<HubStatus, CommandError> {
+    Ok(engine.sign_in(&login, &password).await?)
+}
+
+/// Signs the agent out; the window returns to the sign-in form.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(engine: State<'_, Arc<Engine>>) -> Result<HubStatus, CommandError> {
+    Ok(engine.sign_out().await?)
+}
+
 /// Customers whose name, company, phone or e-mail matches `query`, in name order.
 #[tauri::command]
 #[specta::specta]
@@ -78,6 +96,8 @@ pub fn builder() -> Builder<tauri::Wry> {
         .commands(collect_commands![
             hub_status,
             retry_hub,
+            sign_in,
+            sign_out,
             list_customers,
             get_customer
         ])

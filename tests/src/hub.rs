@@ -64,6 +64,32 @@ impl Hub {
         })
     }
 
+    /// Signs in with the login a demo hub advertises in its health answer, and returns the
+    /// bearer token.
+    pub async fn sign_in_as_demo_agent(&self) -> anyhow::Result<String> {
+        let http = reqwest::Client::new();
+        let health: serde_json::Value = http
+            .get(format!("{}/v1/health", self.url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let demo = &health["demo_login"];
+        let answer: serde_json::Value = http
+            .post(format!("{}/v1/auth/login", self.url))
+            .json(&serde_json::json!({"login": demo["login"], "password": demo["password"]}))
+            .send()
+            .await?
+            .error_for_status()
+            .context("the demo login is accepted")?
+            .json()
+            .await?;
+        answer["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("a login answers with a token")
+    }
+
     /// Stops the hub with SIGTERM, as an admin would, and waits until it has exited; returns
     /// whether it exited cleanly.
     pub fn stop(&mut self) -> anyhow::Result<bool> {

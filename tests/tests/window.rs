@@ -15,8 +15,11 @@ use switchboard_tests::{artifacts_dir, wait};
 /// as soon as the condition holds, so these only bound a failure.
 const APPEAR: Duration = Duration::from_secs(60);
 
-async fn hub_json(url: &str) -> anyhow::Result<Value> {
-    let response = reqwest::get(url)
+async fn hub_json(url: &str, token: &str) -> anyhow::Result<Value> {
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
         .await
         .with_context(|| format!("GET {url}"))?;
     response
@@ -53,8 +56,10 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
     const SEEDED: usize = 40;
     let mut hub = Hub::start_demo(SEEDED)?;
 
-    // What the hub says is the truth the window must show.
-    let listed = hub_json(&format!("{}/v1/customers?limit=500", hub.url)).await?;
+    // What the hub says is the truth the window must show; the test reads it signed in with
+    // the demo login the hub advertises, as the window will.
+    let token = hub.sign_in_as_demo_agent().await?;
+    let listed = hub_json(&format!("{}/v1/customers?limit=500", hub.url), &token).await?;
     let items = listed["items"]
         .as_array()
         .context("the hub lists customers")?;
@@ -63,7 +68,7 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
         .as_str()
         .context("a customer id")?
         .to_owned();
-    let chosen = hub_json(&format!("{}/v1/customers/{chosen_id}", hub.url)).await?;
+    let chosen = hub_json(&format!("{}/v1/customers/{chosen_id}", hub.url), &token).await?;
     let chosen_name = chosen["display_name"]
         .as_str()
         .context("a name")?
@@ -90,14 +95,42 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
     let launched = Instant::now();
     let window = driver.session(&app_binary()).await?;
     let result = async {
-        // The list fills from the hub: every seeded customer, by name.
+        // The window opens on the sign-in form, with the demo hub's login filled in once the
+        // hub has answered; the agent only presses the button.
+        let submit = wait::until_async("an enabled sign-in button", APPEAR, || async {
+            let button = window
+                .find(Locator::Css("[data-testid=sign-in-submit]"))
+                .await
+                .ok()?;
+            let field = window
+                .find(Locator::Css("[data-testid=sign-in-login]"))
+                .await
+                .ok()?;
+            let login = field.prop("value").await.ok().flatten().unwrap_or_default();
+            let ready = button.is_enabled().await.ok()? && !login.is_empty();
+            ready.then_some(button)
+        })
+        .await?;
+        let startup_to_sign_in = launched.elapsed();
+        screenshot(&window, "sign-in.png").await?;
+        let signing_in = Instant::now();
+        submit.click().await.context("pressing Sign in")?;
+
+        // Signed in, the list fills from the hub: every seeded customer, by name.
         let names = wait::until_async("the customer list", APPEAR, || async {
             texts(&window, "[data-testid=customer-item] .name")
                 .await
                 .filter(|names| names.len() == SEEDED)
         })
         .await?;
-        let startup = launched.elapsed();
+        let sign_in_to_list = signing_in.elapsed();
+        let agent = texts(&window, "[data-testid=signed-in-agent]")
+            .await
+            .unwrap_or_default();
+        assert!(
+            agent.first().is_some_and(|text| text.contains("Maya")),
+            "the top bar names the signed-in agent, got {agent:?}"
+        );
         let expected: Vec<&str> = items
             .iter()
             .filter_map(|item| item["display_name"].as_str())
@@ -146,7 +179,8 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
         let app = find_descendant(driver.group(), "switchboard");
         let memory = app.map(tree_memory).unwrap_or_default();
         let metrics = serde_json::json!({
-            "startup_to_customer_list_ms": startup.as_millis() as u64,
+            "startup_to_sign_in_ms": startup_to_sign_in.as_millis() as u64,
+            "sign_in_to_customer_list_ms": sign_in_to_list.as_millis() as u64,
             "processes": memory.processes,
             "rss_mib": memory.rss_kib / 1024,
             "pss_mib": memory.pss_kib / 1024,

@@ -1,11 +1,14 @@
 //! A typed client for the hub's REST API: one method per route, errors that say whether a retry
 //! can help, and timeouts so that a dead link is noticed rather than waited on.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use switchboard_model::{Customer, CustomerId, CustomerSummary, Health, IdentityKind, Page};
+use switchboard_model::{
+    Customer, CustomerId, CustomerSummary, Health, IdentityKind, LoginAnswer, LoginRequest, Page,
+};
 use url::Url;
 
 /// Why a call to the hub failed.
@@ -47,6 +50,12 @@ impl ClientError {
         )
     }
 
+    /// Whether the hub wants a (new) login: the token is missing, expired or revoked, or the
+    /// credentials were wrong.
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(self, ClientError::Rejected { status: 401, .. })
+    }
+
     /// Whether the hub answered that the thing asked for does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ClientError::Rejected { status: 404, .. })
@@ -60,12 +69,14 @@ struct ErrorBody {
     message: String,
 }
 
-/// A connection to one hub; cloning shares its connection pool.
+/// A connection to one hub; cloning shares its connection pool and its sign-in.
 #[derive(Debug, Clone)]
 pub struct HubClient {
     base: Url,
     http: reqwest::Client,
     timeout: Duration,
+    /// The bearer token of the signed-in agent, sent with every request.
+    token: Arc<RwLock<Option<String>>>,
 }
 
 impl HubClient {
@@ -97,7 +108,60 @@ impl HubClient {
             base,
             http,
             timeout,
+            token: Arc::new(RwLock::new(None)),
         })
+    }
+
+    /// `POST /v1/auth/login`: signs the agent in; later requests carry the token it returns.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Result<LoginAnswer, ClientError> {
+        let url = self.url("v1/auth/login", &[])?;
+        let request = self.http.post(url.clone()).json(&LoginRequest {
+            login: login.to_owned(),
+            password: password.to_owned(),
+        });
+        let response = self.execute(url.clone(), request).await?;
+        let answer: LoginAnswer = self.read(url, response).await?;
+        self.set_token(Some(answer.token.clone()));
+        Ok(answer)
+    }
+
+    /// `POST /v1/auth/logout`: revokes the token and forgets it. The token is forgotten even
+    /// when the hub cannot be reached, so that nobody else at this desk acts as the agent.
+    pub async fn sign_out(&self) -> Result<(), ClientError> {
+        let had_token = self.token().is_some();
+        let result = if had_token {
+            let url = self.url("v1/auth/logout", &[])?;
+            let request = self.authorised(self.http.post(url.clone()));
+            match self.execute(url.clone(), request).await {
+                Ok(response) if response.status().is_success() => Ok(()),
+                Ok(response) => self
+                    .read::<serde_json::Value>(url, response)
+                    .await
+                    .map(drop),
+                Err(error) => Err(error),
+            }
+        } else {
+            Ok(())
+        };
+        self.set_token(None);
+        result
+    }
+
+    /// Uses `token` (or none) for the requests that follow, such as one kept from an earlier
+    /// session.
+    pub fn set_token(&self, token: Option<String>) {
+        *self
+            .token
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner()) = token;
+    }
+
+    /// The token requests carry now.
+    pub fn token(&self) -> Option<String> {
+        self.token
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
     }
 
     /// The hub's base URL.
@@ -173,8 +237,24 @@ impl HubClient {
     }
 
     async fn send(&self, url: Url) -> Result<reqwest::Response, ClientError> {
+        let request = self.authorised(self.http.request(Method::GET, url.clone()));
+        self.execute(url, request).await
+    }
+
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.token() {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    async fn execute(
+        &self,
+        url: Url,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
         tracing::trace!(%url, "hub request");
-        self.http.get(url.clone()).send().await.map_err(|error| {
+        request.send().await.map_err(|error| {
             if error.is_timeout() {
                 ClientError::Timeout {
                     url: url.to_string(),
@@ -308,5 +388,10 @@ mod tests {
             "a missing record does not appear by retrying"
         );
         assert!(rejected(404).is_not_found(), "404 is reported as not found");
+        assert!(rejected(401).is_unauthenticated(), "401 asks for a login");
+        assert!(
+            !rejected(401).is_retryable(),
+            "which retrying does not give"
+        );
     }
 }

@@ -3,33 +3,40 @@
 use std::time::Duration;
 
 use switchboard_client::{ClientError, HubClient};
-use switchboard_hub::store::HubStore;
-use switchboard_hub::{HubState, base_url, seed_demo, serve};
+use switchboard_hub::db::Database;
+use switchboard_hub::{DEMO_LOGIN, DEMO_PASSWORD, HubState, base_url, seed_demo, serve};
 use switchboard_model::{CustomerId, HealthStatus, IdentityKind};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 struct ServedHub {
     url: String,
+    _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl ServedHub {
     async fn start(customers: usize) -> ServedHub {
-        let store = HubStore::open_in_memory().expect("an in-memory hub database");
-        seed_demo(&store, 11, customers).expect("demo data seeds");
+        let data = tempfile::tempdir().expect("a temporary data folder");
+        let db = Database::open_folder(data.path())
+            .await
+            .expect("a hub database");
+        seed_demo(&db, 11, customers)
+            .await
+            .expect("demo data seeds");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
         let url = base_url(listener.local_addr().expect("a bound address"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = HubState { store, demo: true };
+        let state = HubState::new(db, true, 64);
         let task = tokio::spawn(serve(listener, state, async {
             let _ = stopped.await;
         }));
         ServedHub {
             url,
+            _data: data,
             stop: Some(stop),
             task,
         }
@@ -48,6 +55,10 @@ impl ServedHub {
 async fn lists_searches_and_fetches_customers() {
     let hub = ServedHub::start(25).await;
     let client = HubClient::new(&hub.url, Duration::from_secs(5)).expect("a valid URL");
+    client
+        .sign_in(DEMO_LOGIN, DEMO_PASSWORD)
+        .await
+        .expect("the demo agent signs in");
 
     let health = client
         .health()
@@ -142,4 +153,50 @@ async fn a_stopped_hub_is_reported_unreachable() {
         matches!(error, ClientError::Unreachable { ref reason, .. } if !reason.is_empty()),
         "the reason names the cause"
     );
+}
+
+#[tokio::test]
+async fn requests_carry_the_token_of_the_signed_in_agent_until_sign_out() {
+    let hub = ServedHub::start(3).await;
+    let client = HubClient::new(&hub.url, Duration::from_secs(5)).expect("a valid URL");
+
+    let anonymous = client.customers(None, 10, None).await;
+    assert!(
+        matches!(&anonymous, Err(error) if error.is_unauthenticated()),
+        "without a login the hub asks for one, got {anonymous:?}"
+    );
+    let wrong = client.sign_in(DEMO_LOGIN, "not the password").await;
+    assert!(
+        matches!(&wrong, Err(error) if error.is_unauthenticated() && !error.is_retryable()),
+        "a wrong password is a refusal that retrying does not fix, got {wrong:?}"
+    );
+    assert_eq!(
+        client.token(),
+        None,
+        "a failed login leaves no token behind"
+    );
+
+    let answer = client
+        .sign_in(DEMO_LOGIN, DEMO_PASSWORD)
+        .await
+        .expect("the demo login works");
+    assert_eq!(answer.agent.login, DEMO_LOGIN, "the answer names the agent");
+    let page = client
+        .customers(None, 10, None)
+        .await
+        .expect("signed in, the list is served");
+    assert_eq!(page.items.len(), 3, "every customer of the tenant");
+
+    let copy = client.clone();
+    client.sign_out().await.expect("sign-out reaches the hub");
+    assert_eq!(copy.token(), None, "clones share the sign-in, and its end");
+    let revoked = HubClient::new(&hub.url, Duration::from_secs(5)).expect("a valid URL");
+    revoked.set_token(Some(answer.token));
+    let after = revoked.customers(None, 10, None).await;
+    assert!(
+        matches!(&after, Err(error) if error.is_unauthenticated()),
+        "the hub no longer accepts the old token, got {after:?}"
+    );
+
+    hub.stop().await;
 }

@@ -13,6 +13,10 @@ pub enum ErrorCode {
     HubRejected,
     /// The record asked for does not exist.
     NotFound,
+    /// The login or password is wrong; the agent should type them again.
+    InvalidCredentials,
+    /// Nobody is signed in, or the hub ended the session; the window shows the sign-in form.
+    SignedOut,
     /// The settings or policy file is wrong; an admin must fix it.
     InvalidSettings,
     /// Something that should not happen; the logs have details.
@@ -26,18 +30,25 @@ pub enum EngineError {
     Hub(#[from] ClientError),
     #[error("{0}")]
     Settings(String),
+    #[error("the login or the password is wrong; check both and try again")]
+    InvalidCredentials,
+    #[error("sign in to continue: {0}")]
+    SignedOut(String),
 }
 
 impl EngineError {
     /// The code the window receives with this error.
     pub fn code(&self) -> ErrorCode {
         match self {
+            EngineError::Hub(error) if error.is_unauthenticated() => ErrorCode::SignedOut,
             EngineError::Hub(error) if error.is_unreachable() => ErrorCode::HubUnreachable,
             EngineError::Hub(error) if error.is_not_found() => ErrorCode::NotFound,
             EngineError::Hub(ClientError::InvalidUrl(_)) => ErrorCode::InvalidSettings,
             EngineError::Hub(ClientError::Decode(_)) => ErrorCode::Internal,
             EngineError::Hub(_) => ErrorCode::HubRejected,
             EngineError::Settings(_) => ErrorCode::InvalidSettings,
+            EngineError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            EngineError::SignedOut(_) => ErrorCode::SignedOut,
         }
     }
 }

@@ -12,5 +12,5 @@ pub mod settings;
 
 pub use connectivity::Connectivity;
 pub use error::{EngineError, ErrorCode};
-pub use session::{Engine, HubStatus};
+pub use session::{Engine, HubStatus, SignedInAgent};
 pub use settings::{Settings, SettingsSource};

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use switchboard_client::{ClientError, HubClient};
-use switchboard_model::{Customer, CustomerId, CustomerSummary, HealthStatus};
+use switchboard_model::{
+    AgentId, Customer, CustomerId, CustomerSummary, DemoLogin, HealthStatus, Role,
+};
 use tokio::sync::watch;
 
 use crate::connectivity::{ConnectivityTracker, Outcome};
@@ -27,6 +29,21 @@ pub struct HubStatus {
     pub demo: bool,
     /// The hub's version, as it last said.
     pub hub_version: Option<String>,
+    /// The demo login a demo hub offers, so that a demo needs no set-up.
+    pub demo_login: Option<DemoLogin>,
+    /// Who is signed in; absent until a login succeeds and after the session ends.
+    pub agent: Option<SignedInAgent>,
+}
+
+/// The agent the desktop acts for, as the window shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SignedInAgent {
+    pub id: AgentId,
+    pub display_name: String,
+    pub login: String,
+    pub role: Role,
+    pub tenant_name: String,
 }
 
 /// The engine of one desktop session. Share it behind an `Arc`.
@@ -49,6 +66,8 @@ impl Engine {
             detail: None,
             demo: false,
             hub_version: None,
+            demo_login: None,
+            agent: None,
         };
         Ok(Engine {
             client,
@@ -84,6 +103,11 @@ impl Engine {
                 let detail = (outcome == Outcome::Unhealthy)
                     .then(|| "the hub answers but reports a problem with its database".to_owned());
                 self.record(outcome, detail, Some((health.demo, health.version)));
+                self.status.send_if_modified(|status| {
+                    let changed = status.demo_login != health.demo_login;
+                    status.demo_login = health.demo_login;
+                    changed
+                });
             }
             Err(error) => self.record_failure(&error),
         }
@@ -97,6 +121,49 @@ impl Engine {
             ticks.tick().await;
             self.probe().await;
         }
+    }
+
+    /// Signs the agent in; from then on every request acts for them.
+    //
+    // FIXME(desktop-auth): the token lives only in memory, so each start asks for a login;
+    // keeping it in the OS keyring belongs with the managed-install work.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Result<HubStatus, EngineError> {
+        let answer = match self.client.sign_in(login.trim(), password).await {
+            Ok(answer) => answer,
+            Err(error) if error.is_unauthenticated() => {
+                return Err(EngineError::InvalidCredentials);
+            }
+            Err(error) => {
+                if error.is_unreachable() {
+                    self.record_failure(&error);
+                }
+                return Err(error.into());
+            }
+        };
+        self.record(Outcome::Healthy, None, None);
+        tracing::info!(agent = %answer.agent.id, tenant = %answer.tenant.id, "signed in");
+        self.status.send_modify(|status| {
+            status.agent = Some(SignedInAgent {
+                id: answer.agent.id,
+                display_name: answer.agent.display_name,
+                login: answer.agent.login,
+                role: answer.agent.role,
+                tenant_name: answer.tenant.name,
+            });
+        });
+        Ok(self.status())
+    }
+
+    /// Signs the agent out: the hub revokes the token, and the desktop forgets it either way.
+    pub async fn sign_out(&self) -> Result<HubStatus, EngineError> {
+        let revoked = self.client.sign_out().await;
+        self.status.send_modify(|status| status.agent = None);
+        if let Err(error) = &revoked {
+            // The token is gone from this desk; a hub that did not hear of it lets it expire.
+            tracing::warn!(%error, "sign-out did not reach the hub");
+        }
+        tracing::info!("signed out");
+        Ok(self.status())
     }
 
     /// The customers whose name, company or identity matches `query`, in name order.
@@ -120,10 +187,19 @@ impl Engine {
 
     /// Lets ordinary requests inform connectivity too, so that a dead link shows as soon as the
     /// agent's own click fails instead of at the next probe.
+    ///
+    /// A 401 means the hub ended the session (expired, revoked): the window is told nobody is
+    /// signed in, so that it shows the sign-in form instead of failing request after request.
     fn observe_request<T>(&self, result: Result<T, ClientError>) -> Result<T, ClientError> {
         match &result {
             Ok(_) => self.record(Outcome::Healthy, None, None),
             Err(error) if error.is_unreachable() => self.record_failure(error),
+            Err(error) if error.is_unauthenticated() => {
+                self.record(Outcome::Healthy, None, None);
+                self.client.set_token(None);
+                self.status
+                    .send_if_modified(|status| status.agent.take().is_some());
+            }
             Err(_) => {}
         }
         result

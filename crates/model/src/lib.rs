@@ -17,6 +17,7 @@ mod health;
 pub mod ids;
 mod interaction;
 mod page;
+mod session;
 mod ticket;
 
 pub use agent::{Agent, AgentState, Capacity, Queue, Role, Tenant};
@@ -35,4 +36,5 @@ pub use interaction::{
     Channel, Conversation, Direction, Interaction, InteractionState, Message, Note, WrapUp,
 };
 pub use page::{Cursor, Page};
+pub use session::{LoginAnswer, LoginRequest, Me};
 pub use ticket::{Author, Priority, Ticket, TicketComment, TicketStatus};

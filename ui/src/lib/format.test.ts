@@ -35,6 +35,8 @@ describe("connectivity", () => {
     detail: "connection refused",
     demo: true,
     hub_version: null,
+    demo_login: null,
+    agent: null,
   };
 
   it("says the hub is unreachable when offline", () => {

@@ -6,8 +6,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
-use switchboard_model::{Agent, AgentId, Record, Role, Tenant, TenantId};
+use switchboard_model::{AgentId, LoginAnswer, LoginRequest, Me, Record, Role, TenantId};
 
 use super::error::{ApiError, ErrorBody};
 use crate::db::auth::Session;
@@ -80,32 +79,6 @@ impl FromRequestParts<HubState> for Caller {
             token: token.to_owned(),
         })
     }
-}
-
-/// A login attempt.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-pub struct LoginRequest {
-    /// The agent's login, an e-mail address.
-    pub login: String,
-    pub password: String,
-}
-
-/// A successful login: the token to send as `Authorization: Bearer …` and who it names.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-pub struct LoginAnswer {
-    pub token: String,
-    /// When the token stops working, in seconds since the Unix epoch.
-    pub expires_at: i64,
-    pub agent: Agent,
-    pub tenant: Tenant,
-}
-
-/// Who the token names, and its tenant.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-pub struct Me {
-    pub agent: Agent,
-    pub tenant: Tenant,
-    pub expires_at: i64,
 }
 
 /// Signs an agent in with login and password and issues a bearer token.

@@ -22,7 +22,6 @@ use axum::routing::{get, patch, post, put};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-pub use auth::{LoginAnswer, LoginRequest, Me};
 pub use conversation::{NewMessage, NewNote, NewWrapUp, NoteChange};
 pub use error::{ApiError, ConflictBody, ErrorBody};
 pub use tickets::{NewComment, NewTicket, TicketChange};

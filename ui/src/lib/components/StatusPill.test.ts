@@ -12,6 +12,8 @@ function status(connectivity: Connectivity, demo = false): HubStatus {
     detail: connectivity === "online" ? null : "connection refused",
     demo,
     hub_version: "0.1.0",
+    demo_login: null,
+    agent: null,
   };
 }
 

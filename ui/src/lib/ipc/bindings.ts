@@ -10,6 +10,10 @@ export const commands = {
 	hubStatus: () => __TAURI_INVOKE<HubStatus>("hub_status"),
 	/**  Probes the hub at once instead of waiting for the next scheduled probe. */
 	retryHub: () => typedError<HubStatus, CommandError>(__TAURI_INVOKE("retry_hub")),
+	/**  Signs the agent in with login and password; the answer names who is signed in. */
+	signIn: (login: string, password: string) => typedError<HubStatus, CommandError>(__TAURI_INVOKE("sign_in", { login, password })),
+	/**  Signs the agent out; the window returns to the sign-in form. */
+	signOut: () => typedError<HubStatus, CommandError>(__TAURI_INVOKE("sign_out")),
 	/**  Customers whose name, company, phone or e-mail matches `query`, in name order. */
 	listCustomers: (query: string | null) => typedError<CustomerSummary[], CommandError>(__TAURI_INVOKE("list_customers", { query })),
 	/**  One customer's whole profile. */
@@ -22,6 +26,9 @@ export const events = {
 };
 
 /* Types */
+/**  An agent, supervisor or admin who signs in to a desktop. */
+export type AgentId = string;
+
 /**  The error every command returns: a stable code to branch on and a sentence to show. */
 export type CommandError = {
 	code: ErrorCode,
@@ -70,6 +77,12 @@ export type CustomerSummary = {
 	primary_email: string | null,
 };
 
+/**  The public login of a demo hub, which the desktop offers so that a demo needs no set-up. */
+export type DemoLogin = {
+	login: string,
+	password: string,
+};
+
 /**  A stable code for each kind of failure, so that the window never matches on message text. */
 export type ErrorCode = 
 /**  The hub did not answer; the agent should check the link or wait. */
@@ -78,6 +91,10 @@ export type ErrorCode =
 "hub_rejected" | 
 /**  The record asked for does not exist. */
 "not_found" | 
+/**  The login or password is wrong; the agent should type them again. */
+"invalid_credentials" | 
+/**  Nobody is signed in, or the hub ended the session; the window shows the sign-in form. */
+"signed_out" | 
 /**  The settings or policy file is wrong; an admin must fix it. */
 "invalid_settings" | 
 /**  Something that should not happen; the logs have details. */
@@ -94,6 +111,10 @@ export type HubStatus = {
 	demo: boolean,
 	/**  The hub's version, as it last said. */
 	hub_version: string | null,
+	/**  The demo login a demo hub offers, so that a demo needs no set-up. */
+	demo_login: DemoLogin | null,
+	/**  Who is signed in; absent until a login succeeds and after the session ends. */
+	agent: SignedInAgent | null,
 };
 
 /**  Sent whenever the hub's connectivity or what it says about itself changes. */
@@ -119,11 +140,29 @@ export type IdentityKind =
 /**  A handle on a chat channel, such as a web chat visitor id. */
 "chat_handle";
 
+/**  What a person may do. */
+export type Role = 
+/**  Handles calls and chats and keeps customer records. */
+"agent" | 
+/**  An agent who also watches queues and other agents. */
+"supervisor" | 
+/**  Manages the tenant's agents, queues and settings. */
+"admin";
+
 /**
  *  Where the hub address in force came from, so that the window and logs can say why the
  *  desktop talks to the hub it does.
  */
 export type SettingsSource = "default" | "settings_file" | "environment" | "command_line";
+
+/**  The agent the desktop acts for, as the window shows it. */
+export type SignedInAgent = {
+	id: AgentId,
+	display_name: string,
+	login: string,
+	role: Role,
+	tenant_name: string,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

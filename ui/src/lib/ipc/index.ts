@@ -12,7 +12,13 @@ import {
 } from "./bindings";
 
 export type { Customer, CustomerId, CustomerSummary, ErrorCode, HubStatus };
-export type { Connectivity, Identity, IdentityKind } from "./bindings";
+export type {
+  Connectivity,
+  DemoLogin,
+  Identity,
+  IdentityKind,
+  SignedInAgent,
+} from "./bindings";
 
 /** A command's failure, carrying the stable code the Rust side chose. */
 export class IpcError extends Error {
@@ -39,6 +45,9 @@ export async function unwrap<T>(outcome: Promise<Outcome<T>>): Promise<T> {
 export const ipc = {
   hubStatus: (): Promise<HubStatus> => commands.hubStatus(),
   retryHub: (): Promise<HubStatus> => unwrap(commands.retryHub()),
+  signIn: (login: string, password: string): Promise<HubStatus> =>
+    unwrap(commands.signIn(login, password)),
+  signOut: (): Promise<HubStatus> => unwrap(commands.signOut()),
   listCustomers: (query: string | null): Promise<CustomerSummary[]> =>
     unwrap(commands.listCustomers(query)),
   getCustomer: (id: CustomerId): Promise<Customer> => unwrap(commands.getCustomer(id)),
