@@ -47,6 +47,15 @@ async fn attribute(window: &Client, css: &str, name: &str) -> Option<String> {
 }
 
 async fn screenshot(window: &Client, name: &str) -> anyhow::Result<()> {
+    // WebKit captures the last painted frame; wait for two frames so that the picture shows
+    // the page as the test just saw it, not as it was a moment ago.
+    window
+        .execute_async(
+            "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+            vec![],
+        )
+        .await
+        .context("waiting for the page to paint")?;
     let png = window.screenshot().await.context("taking a screenshot")?;
     std::fs::write(artifacts_dir("window").join(name), png).context("saving a screenshot")
 }

@@ -28,6 +28,9 @@ const TEST_PACKAGES: &[&str] = &[
     "dbus",
     "postgresql",
     "postgresql-client",
+    // The customer's web chat page is tested in a real browser.
+    "chromium",
+    "chromium-driver",
 ];
 
 /// Everything `run` and `test` need.

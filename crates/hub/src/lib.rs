@@ -9,6 +9,7 @@ pub mod api;
 pub mod db;
 pub mod demo;
 pub mod live;
+pub mod routing;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,7 +35,8 @@ pub const DEMO_LOGIN: &str = "maya@demo.example.com";
 /// How long a token from a login works: a long shift, so that nobody is signed out mid-call.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 14 * 60 * 60;
 
-/// What every request handler shares.
+/// What every request handler shares. Making one starts the hub's background work on its
+/// database: the live fan-out and routing.
 #[derive(Debug, Clone)]
 pub struct HubState {
     pub db: Database,
@@ -43,16 +45,20 @@ pub struct HubState {
     pub demo: bool,
     /// Requests in flight beyond this many are refused with 429 rather than queued.
     pub capacity: Arc<Semaphore>,
+    /// The tenant the web chat page serves when the page does not name one.
+    pub chat_tenant: Option<TenantId>,
 }
 
 impl HubState {
     /// The state of a hub over `db`, admitting at most `max_in_flight` requests at once.
     pub fn new(db: Database, demo: bool, max_in_flight: usize) -> HubState {
+        routing::Router::start(db.clone());
         HubState {
             live: Live::start(db.clone()),
             db,
             demo,
             capacity: Arc::new(Semaphore::new(max_in_flight)),
+            chat_tenant: demo.then(demo_tenant),
         }
     }
 }

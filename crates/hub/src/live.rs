@@ -95,7 +95,12 @@ impl Live {
                     Err(broadcast::error::RecvError::Lagged(_)) => self.followed(),
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                _ = sweep.tick() => self.followed(),
+                _ = sweep.tick() => {
+                    if self.db.pool().is_closed() {
+                        return;
+                    }
+                    self.followed()
+                }
             };
 
             // Bells come one per commit; take all that are waiting so that a burst of writes
@@ -145,11 +150,13 @@ impl Live {
 
     /// Sends `tenant`'s changes after `after` to `events`, first from the database and then
     /// live, until `events` is closed.
+    /// Only changes `keep` accepts are sent; the others are skipped.
     pub async fn follow(
         self: Arc<Self>,
         tenant: TenantId,
         mut after: i64,
         events: mpsc::Sender<(i64, Change)>,
+        keep: impl Fn(&Change) -> bool + Send,
     ) -> Result<(), DbError> {
         let mut live = self.subscribe(&tenant).await?;
         loop {
@@ -157,7 +164,7 @@ impl Live {
                 let page = self.db.changes(&tenant, after, PAGE).await?;
                 for change in page.changes {
                     let seq = seq_of(&change);
-                    if events.send((seq, change)).await.is_err() {
+                    if keep(&change) && events.send((seq, change)).await.is_err() {
                         return Ok(());
                     }
                     after = seq;
@@ -178,7 +185,7 @@ impl Live {
                         if *seq <= after {
                             continue;
                         }
-                        if events.send((*seq, change.clone())).await.is_err() {
+                        if keep(change) && events.send((*seq, change.clone())).await.is_err() {
                             return Ok(());
                         }
                         after = *seq;
@@ -203,7 +210,7 @@ fn seq_of(change: &Change) -> i64 {
 /// Turns PostgreSQL notifications from every instance into bells on this one, reconnecting
 /// when the connection drops.
 async fn listen(db: Database) {
-    loop {
+    while !db.pool().is_closed() {
         match sqlx::postgres::PgListener::connect(db.url()).await {
             Ok(mut listener) => {
                 if let Err(error) = listener.listen(CHANNEL).await {

@@ -61,6 +61,7 @@ impl Served {
 /// The two tenants every scenario starts from, and who can sign in to each.
 struct World {
     hub: String,
+    db: Database,
     http: reqwest::Client,
     /// Tenant A's agent, supervisor and admin.
     maya: String,
@@ -173,6 +174,7 @@ async fn build_world(db: Database, hub: String) -> anyhow::Result<World> {
         started_at: now.clone(),
         answered_at: Some(now.clone()),
         ended_at: None,
+        offered_to: Vec::new(),
         version: 0,
     };
     db.put_records(
@@ -232,6 +234,7 @@ async fn build_world(db: Database, hub: String) -> anyhow::Result<World> {
         b_customer: b_customer.id.to_string(),
         b_chat: b_chat.id.to_string(),
         hub,
+        db,
         http,
     })
 }
@@ -370,9 +373,18 @@ impl Events {
         token: &str,
         last_event_id: Option<&str>,
     ) -> anyhow::Result<Events> {
+        Events::open_at(world, "/v1/events", token, last_event_id).await
+    }
+
+    async fn open_at(
+        world: &World,
+        path: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> anyhow::Result<Events> {
         let mut request = world
             .http
-            .get(format!("{}/v1/events", world.hub))
+            .get(format!("{}{path}", world.hub))
             .bearer_auth(token)
             .timeout(Duration::from_secs(3600));
         if let Some(id) = last_event_id {
@@ -464,7 +476,306 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("tickets_open_change_and_collect_comments", |w| {
         Box::pin(ticket_life(w))
     }),
+    (
+        "a_web_chat_is_offered_declined_passed_on_accepted_and_answered",
+        |w| Box::pin(chat_routing(w)),
+    ),
+    (
+        "an_offer_not_answered_in_time_passes_to_the_next_agent",
+        |w| Box::pin(offer_expiry(w)),
+    ),
 ];
+
+/// Polls `probe` until it yields a value; bounded so that a routing bug fails the test.
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe().await? {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("{what} did not happen within 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl World {
+    async fn sign_in(&self, login: &str) -> anyhow::Result<String> {
+        let answer = self
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                &[],
+                Some(json!({"login": login, "password": DEMO_PASSWORD})),
+            )
+            .await?;
+        Ok(answer.body["token"].as_str().context("a token")?.to_owned())
+    }
+
+    async fn set_state(&self, token: &str, agent: &str, state: &str) -> anyhow::Result<()> {
+        let path = format!("/v1/agents/{agent}/state");
+        let answer = self
+            .call(
+                Method::PUT,
+                &path,
+                Some(token),
+                &[],
+                Some(json!({ "state": state })),
+            )
+            .await?;
+        ensure!(answer.status == 200, "{agent} becomes {state}: {answer:?}");
+        Ok(())
+    }
+
+    /// Waits for a pending offer to the agent of `token` and returns it.
+    async fn offer_for(&self, token: &str) -> anyhow::Result<Value> {
+        eventually("an offer", || async {
+            let offers = self.get("/v1/offers", token).await?;
+            Ok(offers
+                .body
+                .as_array()
+                .and_then(|offers| offers.first().cloned()))
+        })
+        .await
+    }
+
+    /// Starts a web chat as a customer, as the /chat page does; returns its token and the
+    /// interaction.
+    async fn start_chat(
+        &self,
+        name: &str,
+        contact: &str,
+        message: &str,
+    ) -> anyhow::Result<(String, String)> {
+        let started = self
+            .call(
+                Method::POST,
+                "/v1/chat/sessions",
+                None,
+                &[],
+                Some(json!({"name": name, "contact": contact, "message": message})),
+            )
+            .await?;
+        ensure!(started.status == 201, "the chat starts: {started:?}");
+        Ok((
+            started.body["token"]
+                .as_str()
+                .context("a chat token")?
+                .to_owned(),
+            started.body["interaction_id"]
+                .as_str()
+                .context("an interaction")?
+                .to_owned(),
+        ))
+    }
+}
+
+async fn chat_routing(w: &World) -> anyhow::Result<()> {
+    let tomas = w.sign_in("tomas@demo.example.com").await?;
+    let mut agent_events = Events::open(w, &w.maya, None).await?;
+    let (chat_token, interaction) = w
+        .start_chat("Robin Example", "robin@example.org", "Where is my parcel?")
+        .await?;
+
+    let status = w.get("/v1/chat/status", &chat_token).await?;
+    ensure!(
+        status.body["state"] == "waiting" && status.body["position"] == 1,
+        "first in line: {status:?}"
+    );
+    let stats = w.get("/v1/queues/stats", &w.maya).await?;
+    let queue = stats
+        .body
+        .as_array()
+        .context("stats")?
+        .iter()
+        .find(|queue| queue["waiting"] == 1)
+        .context("a queue holds the chat")?
+        .clone();
+    ensure!(
+        queue["available_agents"] == 0
+            && queue["line"][0]["interaction_id"] == interaction.as_str(),
+        "nobody is available yet: {queue}"
+    );
+
+    // Maya becomes available first, so she has been idle longest.
+    w.set_state(&w.maya, &w.maya_id, "available").await?;
+    w.set_state(&tomas, &w.tomas_id, "available").await?;
+    let offer = w.offer_for(&w.maya).await?;
+    ensure!(
+        offer["interaction_id"] == interaction.as_str() && offer["channel"] == "chat",
+        "{offer}"
+    );
+    let others = w.get("/v1/offers", &tomas).await?;
+    ensure!(
+        others.body == json!([]),
+        "one offer at a time: {:?}",
+        others.body
+    );
+
+    // The offer reached Maya's live stream too.
+    // Events::next itself waits at most 20 s, so this loop is bounded too.
+    let offered = loop {
+        let (_, change) = agent_events.next().await?;
+        if change["record"]["kind"] == "offer" {
+            break change;
+        }
+    };
+    ensure!(
+        offered["record"]["record"]["agent_id"] == w.maya_id.as_str(),
+        "{offered}"
+    );
+
+    let offer_id = offer["id"].as_str().context("an offer id")?;
+    let accept = format!("/v1/offers/{offer_id}/accept");
+    let stolen = w
+        .call(Method::POST, &accept, Some(&tomas), &[], None)
+        .await?;
+    ensure!(
+        stolen.status == 403,
+        "only Maya can take Maya's offer: {stolen:?}"
+    );
+    let decline = format!("/v1/offers/{offer_id}/decline");
+    let declined = w
+        .call(Method::POST, &decline, Some(&w.maya), &[], None)
+        .await?;
+    ensure!(declined.status == 204, "{declined:?}");
+    let late = w
+        .call(Method::POST, &accept, Some(&w.maya), &[], None)
+        .await?;
+    ensure!(
+        late.status == 409 && late.body["code"] == "offer_closed",
+        "a declined offer is closed: {late:?}"
+    );
+
+    let second = w.offer_for(&tomas).await?;
+    ensure!(
+        second["interaction_id"] == interaction.as_str(),
+        "the chat passes to Tomas: {second}"
+    );
+    let second_id = second["id"].as_str().context("an offer id")?;
+    let accept = format!("/v1/offers/{second_id}/accept");
+    let accepted = w
+        .call(Method::POST, &accept, Some(&tomas), &[], None)
+        .await?;
+    ensure!(
+        accepted.status == 200
+            && accepted.body["state"] == "active"
+            && accepted.body["agent_id"] == w.tomas_id.as_str(),
+        "{accepted:?}"
+    );
+
+    let connected = w.get("/v1/chat/status", &chat_token).await?;
+    ensure!(
+        connected.body["state"] == "connected" && connected.body["position"].is_null(),
+        "{connected:?}"
+    );
+
+    // Customer and agent talk; each side sees the other's words.
+    let mut chat_events = Events::open_at(w, "/v1/chat/events", &chat_token, None).await?;
+    let reply = w
+        .post(
+            "/v1/messages",
+            &tomas,
+            &[],
+            json!({"interaction_id": interaction, "body": "Hello Robin, let me look"}),
+        )
+        .await?;
+    ensure!(reply.status == 201, "{reply:?}");
+    let said = w
+        .post(
+            "/v1/chat/messages",
+            &chat_token,
+            &[],
+            json!({"body": "Thanks!"}),
+        )
+        .await?;
+    ensure!(said.status == 201, "{said:?}");
+    let mut heard = Vec::new();
+    while heard.len() < 3 {
+        let (_, event) = chat_events.next().await?;
+        if event["type"] == "message" {
+            heard.push(format!(
+                "{}: {}",
+                event["from"].as_str().unwrap_or("?"),
+                event["body"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    ensure!(
+        heard
+            == [
+                "customer: Where is my parcel?",
+                "agent: Hello Robin, let me look",
+                "customer: Thanks!"
+            ],
+        "the customer's page hears the whole chat in order: {heard:?}"
+    );
+
+    let end = format!("/v1/interactions/{interaction}/end");
+    let ended = w.call(Method::POST, &end, Some(&tomas), &[], None).await?;
+    ensure!(
+        ended.status == 200 && ended.body["state"] == "ended",
+        "{ended:?}"
+    );
+    let closed = w
+        .post(
+            "/v1/chat/messages",
+            &chat_token,
+            &[],
+            json!({"body": "one more"}),
+        )
+        .await?;
+    ensure!(
+        closed.status == 409,
+        "an ended chat takes no more messages: {closed:?}"
+    );
+    Ok(())
+}
+
+async fn offer_expiry(w: &World) -> anyhow::Result<()> {
+    // Offers in the demo wait 20 s; the queues' wait is cut to one second for the test.
+    let tenant = demo_tenant();
+    for stored in w.db.records_of_kind(&tenant, RecordKind::Queue).await? {
+        if let Record::Queue(mut queue) = stored.record {
+            queue.offer_timeout_seconds = 1;
+            w.db.put_records(&tenant, &[Record::Queue(queue)]).await?;
+        }
+    }
+    let tomas = w.sign_in("tomas@demo.example.com").await?;
+    w.set_state(&w.maya, &w.maya_id, "available").await?;
+    w.set_state(&tomas, &w.tomas_id, "available").await?;
+    let (_, interaction) = w
+        .start_chat("Sam Sample", "+447700900999", "Hello?")
+        .await?;
+
+    let first = w.offer_for(&w.maya).await?;
+    ensure!(first["interaction_id"] == interaction.as_str(), "{first}");
+    let second = w.offer_for(&tomas).await?;
+    ensure!(
+        second["interaction_id"] == interaction.as_str(),
+        "unanswered, it moves on to Tomas: {second}"
+    );
+    let first_id = first["id"].as_str().unwrap_or_default();
+    let expired = w.get(&format!("/v1/records/{first_id}"), &w.maya).await?;
+    ensure!(
+        expired.body["record"]["state"] == "expired",
+        "Maya's offer is marked expired: {expired:?}"
+    );
+    let record = w
+        .get(&format!("/v1/records/{interaction}"), &w.maya)
+        .await?;
+    ensure!(
+        record.body["record"]["offered_to"] == json!([w.maya_id, w.tomas_id]),
+        "the interaction remembers whom it was offered to: {record:?}"
+    );
+    Ok(())
+}
 
 async fn login_and_logout(w: &World) -> anyhow::Result<()> {
     let wrong = w
@@ -572,6 +883,16 @@ async fn tokens_required(w: &World) -> anyhow::Result<()> {
         (Method::POST, "/v1/agents".to_owned()),
         (Method::PUT, format!("/v1/agents/{}/state", w.maya_id)),
         (Method::GET, "/v1/queues".to_owned()),
+        (Method::GET, "/v1/queues/stats".to_owned()),
+        (Method::GET, "/v1/offers".to_owned()),
+        (Method::POST, "/v1/offers/ofr_1/accept".to_owned()),
+        (Method::POST, "/v1/offers/ofr_1/decline".to_owned()),
+        (Method::POST, format!("/v1/interactions/{}/end", w.a_chat)),
+        // The chat page's routes take a chat token; an agent's token is not one either.
+        (Method::POST, "/v1/chat/messages".to_owned()),
+        (Method::POST, "/v1/chat/end".to_owned()),
+        (Method::GET, "/v1/chat/status".to_owned()),
+        (Method::GET, "/v1/chat/events".to_owned()),
     ];
     for (method, path) in routes {
         for token in [None, Some("sbt_forged"), Some("")] {
@@ -596,15 +917,28 @@ async fn tokens_required(w: &World) -> anyhow::Result<()> {
     for (path, item) in documented["paths"].as_object().context("paths")? {
         for (method, operation) in item.as_object().context("operations")? {
             documented_routes += 1;
-            let public = ["/v1/health", "/v1/auth/login"].contains(&path.as_str());
+            let public =
+                ["/v1/health", "/v1/auth/login", "/v1/chat/sessions"].contains(&path.as_str());
             ensure!(
                 public || operation["security"].is_array(),
                 "{method} {path} must declare its bearer token in the document"
             );
         }
     }
+    for (method, path) in routes
+        .iter()
+        .filter(|(_, path)| path.starts_with("/v1/chat/"))
+    {
+        let answer = w
+            .call(method.clone(), path, Some(&w.maya), &[], Some(json!({})))
+            .await?;
+        ensure!(
+            answer.status == 401,
+            "{method} {path} refuses an agent's token: {answer:?}"
+        );
+    }
     ensure!(
-        documented_routes == routes.len() + 2,
+        documented_routes == routes.len() + 3,
         "every route here is documented, and only these: {documented_routes} documented"
     );
     Ok(())

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Agent, Cart, Conversation, Cursor, Customer, CustomerId, Delivery, Interaction, Message, Note,
-    Order, Queue, Ticket, Transaction, WrapUp,
+    Offer, Order, Queue, Ticket, Transaction, WrapUp,
 };
 
 /// Every kind of record the change feed carries.
@@ -26,6 +26,7 @@ pub enum RecordKind {
     Message,
     Note,
     WrapUp,
+    Offer,
 }
 
 impl RecordKind {
@@ -45,6 +46,7 @@ impl RecordKind {
             RecordKind::Message => "message",
             RecordKind::Note => "note",
             RecordKind::WrapUp => "wrap_up",
+            RecordKind::Offer => "offer",
         }
     }
 
@@ -57,7 +59,7 @@ impl RecordKind {
 
     /// Every kind, in the order a desktop should apply a full sync: records before the records
     /// that point at them.
-    pub const ALL: [RecordKind; 13] = [
+    pub const ALL: [RecordKind; 14] = [
         RecordKind::Customer,
         RecordKind::Agent,
         RecordKind::Queue,
@@ -71,6 +73,7 @@ impl RecordKind {
         RecordKind::Message,
         RecordKind::Note,
         RecordKind::WrapUp,
+        RecordKind::Offer,
     ];
 }
 
@@ -93,6 +96,7 @@ pub enum Record {
     Message(Message),
     Note(Note),
     WrapUp(WrapUp),
+    Offer(Offer),
 }
 
 impl Record {
@@ -112,6 +116,7 @@ impl Record {
             Record::Message(_) => RecordKind::Message,
             Record::Note(_) => RecordKind::Note,
             Record::WrapUp(_) => RecordKind::WrapUp,
+            Record::Offer(_) => RecordKind::Offer,
         }
     }
 
@@ -127,7 +132,17 @@ impl Record {
             Record::Conversation(r) => Some(&r.customer_id),
             Record::Interaction(r) => Some(&r.customer_id),
             Record::Note(r) => Some(&r.customer_id),
+            Record::Offer(r) => Some(&r.customer_id),
             Record::Agent(_) | Record::Queue(_) | Record::Message(_) | Record::WrapUp(_) => None,
+        }
+    }
+
+    /// The state a query may filter this record by: an interaction's or an offer's.
+    pub fn state_name(&self) -> Option<&'static str> {
+        match self {
+            Record::Interaction(r) => Some(r.state.as_str()),
+            Record::Offer(r) => Some(r.state.as_str()),
+            _ => None,
         }
     }
 
@@ -143,6 +158,7 @@ impl Record {
             Record::Interaction(r) => r.version = version,
             Record::Note(r) => r.version = version,
             Record::WrapUp(r) => r.version = version,
+            Record::Offer(r) => r.version = version,
             Record::Customer(_)
             | Record::Order(_)
             | Record::Delivery(_)
@@ -168,6 +184,7 @@ impl Record {
             Record::Message(r) => r.id.as_str(),
             Record::Note(r) => r.id.as_str(),
             Record::WrapUp(r) => r.id.as_str(),
+            Record::Offer(r) => r.id.as_str(),
         }
     }
 }

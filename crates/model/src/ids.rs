@@ -98,6 +98,10 @@ record_id!(
     /// The wrap-up of one interaction.
     WrapUpId, "wrp"
 );
+record_id!(
+    /// An offer of a waiting chat or call to one agent, who accepts it or lets it pass.
+    OfferId, "ofr"
+);
 
 #[cfg(test)]
 mod tests {

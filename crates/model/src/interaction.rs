@@ -50,6 +50,28 @@ pub enum InteractionState {
     Abandoned,
 }
 
+impl InteractionState {
+    /// The name used in storage and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionState::Queued => "queued",
+            InteractionState::Offered => "offered",
+            InteractionState::Active => "active",
+            InteractionState::WrapUp => "wrap_up",
+            InteractionState::Ended => "ended",
+            InteractionState::Abandoned => "abandoned",
+        }
+    }
+
+    /// Whether the interaction still holds an agent's capacity or waits for one.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            InteractionState::Queued | InteractionState::Offered | InteractionState::Active
+        )
+    }
+}
+
 /// Interactions about one matter, across channels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -82,6 +104,10 @@ pub struct Interaction {
     pub started_at: String,
     pub answered_at: Option<String>,
     pub ended_at: Option<String>,
+    /// Agents this interaction has been offered to, in order, so that routing tries someone
+    /// else before coming back to them.
+    #[serde(default)]
+    pub offered_to: Vec<AgentId>,
     pub version: u32,
 }
 

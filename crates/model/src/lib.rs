@@ -17,6 +17,7 @@ mod health;
 pub mod ids;
 mod interaction;
 mod page;
+mod routing;
 mod session;
 mod ticket;
 
@@ -30,11 +31,12 @@ pub use customer::{Customer, CustomerSummary, Identity, IdentityKind};
 pub use health::{DemoLogin, Health, HealthStatus};
 pub use ids::{
     AgentId, CartId, ConversationId, CustomerId, DeliveryId, InteractionId, MessageId, NoteId,
-    OrderId, QueueId, TenantId, TicketId, TransactionId, WrapUpId,
+    OfferId, OrderId, QueueId, TenantId, TicketId, TransactionId, WrapUpId,
 };
 pub use interaction::{
     Channel, Conversation, Direction, Interaction, InteractionState, Message, Note, WrapUp,
 };
 pub use page::{Cursor, Page};
+pub use routing::{Offer, OfferState, QueueStats, WaitingInteraction};
 pub use session::{LoginAnswer, LoginRequest, Me};
 pub use ticket::{Author, Priority, Ticket, TicketComment, TicketStatus};

@@ -119,7 +119,7 @@ pub async fn by_identity(
 ///
 /// FIXME(hub-identity): phones are only checked for E.164 shape here; national formats
 /// ("07700 900123") need the numbering plan (the phonenumber crate) and the caller's region.
-fn normalise_identity(kind: IdentityKind, value: &str) -> Result<String, ApiError> {
+pub(super) fn normalise_identity(kind: IdentityKind, value: &str) -> Result<String, ApiError> {
     let value = value.trim();
     match kind {
         IdentityKind::Phone => {

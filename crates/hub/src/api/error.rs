@@ -58,10 +58,41 @@ pub enum ApiError {
     VersionMismatch(Box<Stored>),
     #[error("a record with this id already exists")]
     AlreadyExists(Box<Stored>),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("the hub is busy; retry after {0} second(s)")]
     Overloaded(u32),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<crate::routing::RoutingError> for ApiError {
+    fn from(error: crate::routing::RoutingError) -> Self {
+        use crate::routing::RoutingError;
+        match error {
+            RoutingError::Db(error) => ApiError::Db(error),
+            RoutingError::NoSuchOffer(id) => ApiError::NotFound { what: "offer", id },
+            RoutingError::NoSuchInteraction(id) => ApiError::NotFound {
+                what: "interaction",
+                id,
+            },
+            RoutingError::NotYours => ApiError::Forbidden(
+                "this offer is for another agent; only they can answer it".to_owned(),
+            ),
+            error @ RoutingError::Closed(_) => ApiError::Conflict {
+                code: "offer_closed",
+                message: error.to_string(),
+            },
+            error @ RoutingError::AlreadyEnded => ApiError::Conflict {
+                code: "already_ended",
+                message: error.to_string(),
+            },
+            error @ RoutingError::Raced => ApiError::Conflict {
+                code: "conflict",
+                message: error.to_string(),
+            },
+        }
+    }
 }
 
 impl ApiError {
@@ -82,6 +113,7 @@ impl ApiError {
             }
             ApiError::VersionMismatch(_) => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             ApiError::AlreadyExists(_) => (StatusCode::CONFLICT, "already_exists"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Overloaded(_) => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
             ApiError::Db(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
         }

@@ -13,6 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
+use switchboard_model::{Change, Record};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -70,10 +71,22 @@ pub async fn stream(
     let (sender, receiver) = mpsc::channel(BUFFER);
     let tenant = caller.tenant().clone();
     let agent = caller.agent().clone();
+    let supervises = caller.role().supervises();
     let live = Arc::clone(&state.live);
     tokio::spawn(async move {
         tracing::debug!(%agent, after, "event stream opened");
-        if let Err(error) = live.follow(tenant, after, sender).await {
+        // An agent hears its own offers; supervisors watch everyone's.
+        let keep = {
+            let agent = agent.clone();
+            move |change: &Change| match change {
+                Change::Upsert { record, .. } => match &**record {
+                    Record::Offer(offer) => supervises || offer.agent_id == agent,
+                    _ => true,
+                },
+                Change::Delete { .. } => true,
+            }
+        };
+        if let Err(error) = live.follow(tenant, after, sender, keep).await {
             tracing::warn!(%error, %agent, "event stream ended by a database error");
         }
         tracing::debug!(%agent, "event stream closed");

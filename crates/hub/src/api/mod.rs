@@ -3,12 +3,14 @@
 mod agents;
 pub mod auth;
 mod changes;
+mod chat;
 mod conversation;
 mod customers;
 mod error;
 mod events;
 mod health;
 mod records;
+mod routing;
 mod tickets;
 mod write;
 
@@ -49,6 +51,8 @@ use crate::HubState;
         conversation::create_note, conversation::update_note, conversation::create_message,
         conversation::create_wrap_up,
         agents::list, agents::queues, agents::set_state, agents::create,
+        routing::mine, routing::accept, routing::decline, routing::end, routing::stats,
+        chat::start, chat::send, chat::end, chat::status, chat::events,
     ),
     components(schemas(ErrorBody, ConflictBody)),
     modifiers(&BearerScheme),
@@ -61,6 +65,8 @@ use crate::HubState;
         (name = "tickets", description = "Opening and working tickets"),
         (name = "conversations", description = "Notes, chat messages and wrap-ups"),
         (name = "agents", description = "Agents, their state, and queues"),
+        (name = "routing", description = "Offers of waiting chats and calls, and queue load"),
+        (name = "chat", description = "The customer's side of web chat, used by /chat"),
     )
 )]
 pub struct ApiDoc;
@@ -104,6 +110,19 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/agents", get(agents::list).post(agents::create))
         .route("/v1/agents/{id}/state", put(agents::set_state))
         .route("/v1/queues", get(agents::queues))
+        .route("/v1/queues/stats", get(routing::stats))
+        .route("/v1/offers", get(routing::mine))
+        .route("/v1/offers/{id}/accept", post(routing::accept))
+        .route("/v1/offers/{id}/decline", post(routing::decline))
+        .route("/v1/interactions/{id}/end", post(routing::end))
+        .route("/v1/chat/sessions", post(chat::start))
+        .route("/v1/chat/messages", post(chat::send))
+        .route("/v1/chat/end", post(chat::end))
+        .route("/v1/chat/status", get(chat::status))
+        .route("/v1/chat/events", get(chat::events))
+        .route("/chat", get(chat::page))
+        .route("/chat/chat.js", get(chat::script))
+        .route("/chat/chat.css", get(chat::style))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(state.clone(), admit))
         .with_state(state)

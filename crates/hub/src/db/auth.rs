@@ -188,7 +188,7 @@ static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// 32 random bytes as hex, prefixed so that a leaked token is recognisable in a scan.
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let mut token = String::with_capacity(4 + 64);
@@ -199,7 +199,7 @@ fn new_token() -> String {
     token
 }
 
-fn token_digest(token: &str) -> String {
+pub(crate) fn token_digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

@@ -6,6 +6,7 @@
 //! path, and one test suite, for both.
 
 pub mod auth;
+pub mod chat;
 pub mod records;
 
 use std::path::Path;
@@ -137,6 +138,20 @@ const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL
     );
     CREATE INDEX tokens_by_agent ON tokens (agent_id)",
+    // 2: the state of interactions and offers, so that routing finds open work without
+    // reading every interaction ever held.
+    "ALTER TABLE records ADD COLUMN state TEXT;
+    CREATE INDEX records_by_state ON records (tenant_id, kind, state)",
+    // 3: customers' web chat sessions, each bound to one conversation.
+    "CREATE TABLE chat_sessions (
+        token_hash TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        customer_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        started_seq BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    )",
 ];
 
 impl Database {

@@ -230,6 +230,50 @@ impl Database {
         })
     }
 
+    /// Writes several records in one transaction, each only if it is as `expect` says; when
+    /// any is not, nothing is written. For changes that must land together, such as an offer
+    /// and the interaction it offers. Returns the new versions, in order.
+    pub async fn write_together(
+        &self,
+        tenant: &TenantId,
+        changes: Vec<(Record, Expect)>,
+    ) -> Result<Vec<u64>, WriteError<()>> {
+        let mut transaction = self.pool().begin().await?;
+        let first = reserve_seqs(&mut transaction, tenant, changes.len() as i64).await?;
+
+        let mut versions = Vec::with_capacity(changes.len());
+        for (offset, (mut record, expect)) in changes.into_iter().enumerate() {
+            let current = load(&mut transaction, tenant, record.id()).await?;
+            match (expect, &current) {
+                (Expect::Absent, Some(stored)) => {
+                    return Err(WriteError::AlreadyExists(Box::new(stored.clone())));
+                }
+                (Expect::Version(_) | Expect::Existing, None) => return Err(WriteError::NotFound),
+                (Expect::Version(expected), Some(stored)) if stored.version != expected => {
+                    return Err(WriteError::VersionMismatch(Box::new(stored.clone())));
+                }
+                _ => {}
+            }
+            let version = current.map_or(0, |stored| stored.version) + 1;
+            record.set_version(version);
+            upsert(
+                &mut transaction,
+                tenant,
+                &record,
+                version,
+                first + offset as i64,
+            )
+            .await?;
+            versions.push(version);
+        }
+
+        let last = first + versions.len() as i64 - 1;
+        self.announce(&mut transaction, tenant, last).await?;
+        transaction.commit().await?;
+        self.ring(tenant, last);
+        Ok(versions)
+    }
+
     /// Marks a record deleted; it stays in the feed as a tombstone and its idempotency keys
     /// go with it. Returns whether it existed.
     pub async fn delete_record(&self, tenant: &TenantId, id: &str) -> Result<bool, DbError> {
@@ -310,6 +354,41 @@ impl Database {
         .fetch_all(self.pool())
         .await?;
         rows.into_iter().map(decode).collect()
+    }
+
+    /// The live records of `kind` in `tenant` whose state is one of `states` (interactions and
+    /// offers), oldest change first.
+    pub async fn records_in_state(
+        &self,
+        tenant: &TenantId,
+        kind: RecordKind,
+        states: &[&str],
+    ) -> Result<Vec<Stored>, DbError> {
+        let mut found = Vec::new();
+        for state in states {
+            let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                "SELECT body, version, seq FROM records
+                 WHERE tenant_id = $1 AND kind = $2 AND state = $3 AND deleted = 0",
+            )
+            .bind(tenant.as_str())
+            .bind(kind.as_str())
+            .bind(*state)
+            .fetch_all(self.pool())
+            .await?;
+            for row in rows {
+                found.push(decode(row)?);
+            }
+        }
+        found.sort_by_key(|stored| stored.seq);
+        Ok(found)
+    }
+
+    /// Every tenant on this hub.
+    pub async fn tenants(&self) -> Result<Vec<TenantId>, DbError> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM tenants ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| TenantId(id)).collect())
     }
 
     /// How many live records of `kind` `tenant` holds.
@@ -543,12 +622,13 @@ async fn upsert(
     };
     sqlx::query(
         "INSERT INTO records
-            (tenant_id, id, kind, customer_id, version, seq, deleted, body, sort_key, search)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)
+            (tenant_id, id, kind, customer_id, version, seq, deleted, body, sort_key, search,
+             state)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10)
          ON CONFLICT (tenant_id, id) DO UPDATE SET
             kind = excluded.kind, customer_id = excluded.customer_id,
             version = excluded.version, seq = excluded.seq, deleted = 0, body = excluded.body,
-            sort_key = excluded.sort_key, search = excluded.search",
+            sort_key = excluded.sort_key, search = excluded.search, state = excluded.state",
     )
     .bind(tenant.as_str())
     .bind(record.id())
@@ -559,6 +639,7 @@ async fn upsert(
     .bind(body)
     .bind(sort_key)
     .bind(search)
+    .bind(record.state_name())
     .execute(&mut **transaction)
     .await?;
 

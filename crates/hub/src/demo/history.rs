@@ -443,6 +443,7 @@ fn ticket_with_conversation(
         started_at: rfc3339(opened),
         answered_at: Some(rfc3339(answered)),
         ended_at: Some(rfc3339(ended)),
+        offered_to: Vec::new(),
         version: 1,
     };
 
