@@ -38,6 +38,8 @@ impl Hub {
                 "--demo",
                 "--customers",
                 &customers.to_string(),
+                // Tests drive every customer themselves; simulated ones would take their agents.
+                "--no-simulation",
             ])
             .arg("--data")
             .arg(data)

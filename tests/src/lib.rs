@@ -1,10 +1,11 @@
 //! The harness of Switchboard's cross-crate and end-to-end tests: real processes (the hub
-//! binary, Xvfb, tauri-driver with WebKitWebDriver, the desktop app) started on loopback and
-//! stopped when a test ends, however it ends.
+//! binary, Xvfb, tauri-driver with WebKitWebDriver, the desktop app, headless Chromium) started
+//! on loopback and stopped when a test ends, however it ends.
 //!
 //! Everything here waits for a condition (a line printed, a socket accepting, an element
 //! appearing), never for a fixed time.
 
+pub mod browser;
 pub mod display;
 pub mod driver;
 pub mod hub;

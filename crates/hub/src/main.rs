@@ -50,6 +50,14 @@ struct Options {
     /// The seed of the demo population; the same seed gives the same customers.
     #[arg(long, default_value_t = 2026, requires = "demo")]
     seed: u64,
+
+    /// Keep a demo hub still: no simulated chats, calls, parcels or carts (for tests).
+    #[arg(long, requires = "demo")]
+    no_simulation: bool,
+
+    /// In a demo, a new simulated chat or call arrives on average this many seconds apart.
+    #[arg(long, default_value_t = 40, requires = "demo")]
+    contact_every: u64,
 }
 
 #[tokio::main]
@@ -120,6 +128,18 @@ async fn run(options: Options) -> Result<(), String> {
     }
 
     let state = HubState::new(db.clone(), options.demo, options.max_in_flight);
+    if options.demo && !options.no_simulation {
+        switchboard_hub::demo::life::Life::start(
+            db.clone(),
+            switchboard_hub::demo_tenant(),
+            switchboard_hub::demo::life::Pace {
+                contact_every: std::time::Duration::from_secs(options.contact_every.max(1)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|error| format!("cannot start the demo simulation: {error}"))?;
+    }
     serve(listener, state, shutdown_signal())
         .await
         .map_err(|error| error.to_string())?;

@@ -159,12 +159,11 @@ impl Record {
             Record::Note(r) => r.version = version,
             Record::WrapUp(r) => r.version = version,
             Record::Offer(r) => r.version = version,
-            Record::Customer(_)
-            | Record::Order(_)
-            | Record::Delivery(_)
-            | Record::Cart(_)
-            | Record::Transaction(_)
-            | Record::Message(_) => {}
+            Record::Order(r) => r.version = version,
+            Record::Delivery(r) => r.version = version,
+            Record::Cart(r) => r.version = version,
+            Record::Transaction(r) => r.version = version,
+            Record::Customer(_) | Record::Message(_) => {}
         }
     }
 

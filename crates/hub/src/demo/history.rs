@@ -74,7 +74,7 @@ impl History {
 }
 
 /// What the demo shop sells, with prices in minor units of each currency.
-const CATALOGUE: &[(&str, &str, i64)] = &[
+pub(crate) const CATALOGUE: &[(&str, &str, i64)] = &[
     ("KTL-200", "Stainless kettle, 1.7 l", 3999),
     ("TST-410", "Four-slice toaster", 5499),
     ("HDP-880", "Wireless headphones", 12900),
@@ -94,7 +94,7 @@ const CARRIERS: &[(&str, &str)] = &[
     ("DHL", "JD"),
 ];
 
-const DEPOTS: &[&str] = &[
+pub(crate) const DEPOTS: &[&str] = &[
     "Heathrow hub",
     "Midlands depot",
     "Northern sorting centre",

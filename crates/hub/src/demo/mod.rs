@@ -3,6 +3,7 @@
 //! domain is reserved by RFC 2606.
 
 pub mod history;
+pub mod life;
 pub mod staff;
 
 use rand::seq::IndexedRandom;
