@@ -3,8 +3,9 @@
 //! is missing first (Debian packages, npm packages, tauri-driver).
 //!
 //! Other commands: `setup` (install only), `bindings` (regenerate the TypeScript IPC bindings),
-//! `bundle` (build .deb and .rpm packages).
+//! `bundle` (build .deb and .rpm packages), `bench hub` (load a release hub and report).
 
+mod bench;
 mod install;
 mod process;
 mod run;
@@ -22,7 +23,10 @@ commands:
                  end-to-end tests in the real window
   setup          install what the two commands above need, and nothing else
   bindings       regenerate ui/src/lib/ipc/bindings.ts from the Rust IPC definitions
-  bundle         build the desktop's .deb and .rpm packages";
+  bundle         build the desktop's .deb and .rpm packages
+  bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--seconds N]
+            [--customers N]
+                 load a release hub with live streams and writes; reports to artifacts/bench";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         "setup" => install::everything(),
         "bindings" => bindings(),
         "bundle" => bundle(),
+        "bench" => bench::bench(rest),
         "help" | "--help" | "-h" => {
             say(USAGE);
             Ok(())

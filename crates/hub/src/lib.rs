@@ -74,31 +74,45 @@ pub fn demo_tenant() -> TenantId {
 /// demo tenant's customers is left as it is, so that a restarted demo hub keeps what agents
 /// changed.
 ///
-/// Returns how many customers were added.
+/// The world is made and written in batches, so that a million customers take the memory of
+/// one batch. Returns how many customers were added.
 pub async fn seed_demo(db: &Database, seed: u64, count: usize) -> Result<usize, DbError> {
+    /// Customers per batch; each batch is one transaction.
+    const BATCH: usize = 2_000;
+
     let tenant = demo_tenant();
     if db.tenant(&tenant).await?.is_some() && db.count(&tenant, RecordKind::Customer).await? > 0 {
         return Ok(0);
     }
 
-    // FIXME(hub-demo): the whole world is built in memory before it is written; the
-    // million-customer demo that benchmarks need must generate and write it in chunks.
-    let (staff, people, history) = demo::world(seed, count, OffsetDateTime::now_utc());
-    db.put_tenant(&staff.tenant).await?;
-    for agent in &staff.agents {
+    let mut world = demo::WorldStream::new(seed, OffsetDateTime::now_utc());
+    db.put_tenant(&world.staff.tenant).await?;
+    for agent in &world.staff.agents {
         db.put_login(&tenant, &agent.id, &agent.login, agent.role, DEMO_PASSWORD)
             .await?;
     }
+    let mut staff: Vec<Record> = world.staff.clone().into_records().collect();
+    db.insert_new_records(&tenant, &mut staff).await?;
 
-    let added = people.len();
-    let records: Vec<Record> = staff
-        .into_records()
-        .chain(people.into_iter().map(Record::Customer))
-        .chain(history.into_records())
-        .collect();
-    // Large populations go in chunks so that no transaction grows without bound.
-    for chunk in records.chunks(2_000) {
-        db.put_records(&tenant, chunk).await?;
+    let started = std::time::Instant::now();
+    let mut added = 0;
+    while added < count {
+        let (people, history) = world.next_batch(BATCH.min(count - added));
+        added += people.len();
+        let mut records: Vec<Record> = people
+            .into_iter()
+            .map(Record::Customer)
+            .chain(history.into_records())
+            .collect();
+        db.insert_new_records(&tenant, &mut records).await?;
+        if added % 50_000 < BATCH {
+            tracing::info!(
+                added,
+                of = count,
+                seconds = started.elapsed().as_secs(),
+                "seeding demo customers"
+            );
+        }
     }
     Ok(added)
 }

@@ -82,6 +82,9 @@ impl FromRequestParts<HubState> for Caller {
 }
 
 /// Signs an agent in with login and password and issues a bearer token.
+//
+// FIXME(hub-auth): failed logins are not throttled per login or per address; Argon2's cost
+// slows guessing, but a lockout or back-off belongs here.
 #[utoipa::path(
     post,
     path = "/v1/auth/login",

@@ -233,39 +233,70 @@ const TIERS: &[(&str, u32)] = &[
 ];
 
 /// Makes `count` customers from `seed`; the same seed always gives the same people.
-///
-/// Numbers are drawn without repeats, except that about one customer in twenty-five shares the
-/// household landline of the customer before, as families do, so that the desktop must ask the
-/// agent which person is calling rather than guess.
 pub fn customers(seed: u64, count: usize, now: OffsetDateTime) -> Vec<Customer> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut numbers = NumberPool::default();
-    let mut people: Vec<Customer> = Vec::with_capacity(count);
+    let mut population = Population::new(seed, now);
+    (0..count).map(|_| population.next_customer()).collect()
+}
 
-    for index in 0..count {
+/// An endless, reproducible stream of demo customers, made one at a time so that a population
+/// of any size takes the memory of one batch.
+///
+/// Numbers are drawn without repeats while the fiction ranges last, except that about one
+/// customer in twenty-five shares the household landline of the customer before, as families
+/// do, so that the desktop must ask the agent which person is calling rather than guess.
+pub struct Population {
+    rng: ChaCha8Rng,
+    numbers: NumberPool,
+    index: usize,
+    now: OffsetDateTime,
+    /// The previous customer's primary phone, which a household member may share.
+    previous_phone: Option<String>,
+}
+
+impl std::fmt::Debug for Population {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Population")
+            .field("made", &self.index)
+            .finish()
+    }
+}
+
+impl Population {
+    pub fn new(seed: u64, now: OffsetDateTime) -> Population {
+        Population {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            numbers: NumberPool::default(),
+            index: 0,
+            now,
+            previous_phone: None,
+        }
+    }
+
+    /// The next customer.
+    pub fn next_customer(&mut self) -> Customer {
+        let index = self.index;
+        self.index += 1;
+        let rng = &mut self.rng;
         let region = &REGIONS[index % REGIONS.len()];
-        let given = *region.given.choose(&mut rng).unwrap_or(&"Alex");
-        let family = *region.family.choose(&mut rng).unwrap_or(&"Doe");
+        let given = *region.given.choose(rng).unwrap_or(&"Alex");
+        let family = *region.family.choose(rng).unwrap_or(&"Doe");
         let display_name = format!("{given} {family}");
 
         let mut identities = Vec::with_capacity(3);
-        let mobile = numbers.next(region);
-        identities.push(phone(mobile, "mobile", true));
+        let mobile = self.numbers.next(region);
+        identities.push(phone(mobile.clone(), "mobile", true));
 
         let shares_household = index > 0 && rng.random_ratio(1, 25);
         if shares_household {
-            let previous = &people[index - 1];
-            if let Some(landline) = previous.primary(IdentityKind::Phone) {
-                identities.push(phone(landline.value.clone(), "home", false));
+            if let Some(landline) = &self.previous_phone {
+                identities.push(phone(landline.clone(), "home", false));
             }
         } else if rng.random_ratio(1, 3) {
-            identities.push(phone(numbers.next(region), "home", false));
+            identities.push(phone(self.numbers.next(region), "home", false));
         }
+        self.previous_phone = Some(mobile);
 
-        let domain = region
-            .mail_domains
-            .choose(&mut rng)
-            .unwrap_or(&"example.org");
+        let domain = region.mail_domains.choose(rng).unwrap_or(&"example.org");
         identities.push(Identity {
             kind: IdentityKind::Email,
             value: format!(
@@ -280,30 +311,26 @@ pub fn customers(seed: u64, count: usize, now: OffsetDateTime) -> Vec<Customer> 
 
         let company = rng.random_ratio(1, 5).then(|| {
             COMPANIES
-                .choose(&mut rng)
+                .choose(rng)
                 .map(|name| (*name).to_owned())
                 .unwrap_or_default()
         });
-        let since = now - Duration::days(rng.random_range(30..3650));
+        let since = self.now - Duration::days(rng.random_range(30..3650));
         let changed = since + Duration::days(rng.random_range(0..30));
 
-        people.push(Customer {
+        Customer {
             id: CustomerId::from_number(rng.random()),
             display_name,
             company,
             language: region.language.to_owned(),
-            city: region
-                .cities
-                .choose(&mut rng)
-                .map(|city| (*city).to_owned()),
+            city: region.cities.choose(rng).map(|city| (*city).to_owned()),
             country: Some(region.country.to_owned()),
-            tier: weighted_tier(&mut rng).to_owned(),
+            tier: weighted_tier(rng).to_owned(),
             created_at: rfc3339(since),
             updated_at: rfc3339(changed),
             identities,
-        });
+        }
     }
-    people
 }
 
 /// A whole demo population: the staff, `count` customers, and every customer's history. The
@@ -314,16 +341,51 @@ pub fn world(
     count: usize,
     now: OffsetDateTime,
 ) -> (staff::Staff, Vec<Customer>, history::History) {
-    let staff = staff::staff(now);
-    let people = customers(seed, count, now);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(0x5eed));
-    let mut order_numbers = 100_000;
-    let mut all = history::History::default();
-    for customer in &people {
-        let one = history::history(&mut rng, customer, &staff, now, &mut order_numbers);
-        all.absorb(one);
+    let mut world = WorldStream::new(seed, now);
+    let (people, history) = world.next_batch(count);
+    (world.staff, people, history)
+}
+
+/// The demo world made batch by batch: customers with their histories, in the same order and
+/// with the same content however the batches are cut.
+#[derive(Debug)]
+pub struct WorldStream {
+    pub staff: staff::Staff,
+    population: Population,
+    history_rng: ChaCha8Rng,
+    order_numbers: u64,
+    now: OffsetDateTime,
+}
+
+impl WorldStream {
+    pub fn new(seed: u64, now: OffsetDateTime) -> WorldStream {
+        WorldStream {
+            staff: staff::staff(now),
+            population: Population::new(seed, now),
+            history_rng: ChaCha8Rng::seed_from_u64(seed.wrapping_add(0x5eed)),
+            order_numbers: 100_000,
+            now,
+        }
     }
-    (staff, people, all)
+
+    /// The next `count` customers and their histories.
+    pub fn next_batch(&mut self, count: usize) -> (Vec<Customer>, history::History) {
+        let mut people = Vec::with_capacity(count);
+        let mut all = history::History::default();
+        for _ in 0..count {
+            let customer = self.population.next_customer();
+            let one = history::history(
+                &mut self.history_rng,
+                &customer,
+                &self.staff,
+                self.now,
+                &mut self.order_numbers,
+            );
+            all.absorb(one);
+            people.push(customer);
+        }
+        (people, all)
+    }
 }
 
 fn phone(value: String, label: &str, primary: bool) -> Identity {
