@@ -1115,6 +1115,98 @@ async fn tenant_isolation(w: &World) -> anyhow::Result<()> {
     let (after, _) = w.feed(&w.maya, &a_cursor, 1000).await?;
     ensure!(after.is_empty(), "A's feed did not move: {after:?}");
 
+    // Routing: a chat waiting in A, offered to Maya, is invisible and untouchable from B.
+    let (chat_token, a_waiting) = w
+        .start_chat(
+            "Robin Example",
+            "robin@example.org",
+            "Is my order on its way?",
+        )
+        .await?;
+    w.set_state(&w.maya, &w.maya_id, "available").await?;
+    let offer = w.offer_for(&w.maya).await?;
+    let offer_id = offer["id"].as_str().context("an offer id")?.to_owned();
+    for token in [&w.bob, &w.bea] {
+        let offers = w.get("/v1/offers", token).await?;
+        ensure!(
+            offers.body == json!([]),
+            "B has no offers: {:?}",
+            offers.body
+        );
+        let stats = w.get("/v1/queues/stats", token).await?;
+        ensure!(
+            stats.body == json!([]),
+            "B's queue picture holds none of A's queues: {:?}",
+            stats.body
+        );
+        let record = w.get(&format!("/v1/records/{offer_id}"), token).await?;
+        ensure!(record.status == 404, "B cannot read A's offer: {record:?}");
+        for path in [
+            format!("/v1/offers/{offer_id}/accept"),
+            format!("/v1/offers/{offer_id}/decline"),
+            format!("/v1/interactions/{a_waiting}/end"),
+            format!("/v1/interactions/{}/end", w.a_chat),
+        ] {
+            let answer = w.call(Method::POST, &path, Some(token), &[], None).await?;
+            ensure!(
+                answer.status == 404,
+                "B's POST {path} must get 404: {answer:?}"
+            );
+        }
+    }
+    let still = w.get("/v1/offers", &w.maya).await?;
+    ensure!(
+        still.body[0]["id"] == offer_id.as_str() && still.body[0]["state"] == "pending",
+        "A's offer is still Maya's to answer: {:?}",
+        still.body
+    );
+
+    // Chat tokens and agent tokens are different keys: neither opens the other's doors, so a
+    // customer cannot read an agent's records and an agent of B cannot post into A's chat.
+    for (path, token) in [
+        ("/v1/me", chat_token.as_str()),
+        ("/v1/changes", chat_token.as_str()),
+        ("/v1/chat/status", w.bob.as_str()),
+        ("/v1/chat/status", w.maya.as_str()),
+    ] {
+        let answer = w.get(path, token).await?;
+        ensure!(
+            answer.status == 401,
+            "{path} with the wrong kind of token must get 401: {answer:?}"
+        );
+    }
+    let posted = w
+        .call(
+            Method::POST,
+            "/v1/chat/messages",
+            Some(&w.bob),
+            &[],
+            Some(json!({"body": "hello from B"})),
+        )
+        .await?;
+    ensure!(
+        posted.status == 401,
+        "an agent token cannot speak as a customer: {posted:?}"
+    );
+    let b_chat = w
+        .call(
+            Method::POST,
+            "/v1/chat/sessions",
+            None,
+            &[],
+            Some(json!({
+                "tenant": TenantId::from_number(TENANT_B),
+                "name": "Robin Example",
+                "contact": "robin@example.org",
+                "message": "hello",
+            })),
+        )
+        .await?;
+    ensure!(
+        b_chat.status == 404,
+        "B takes no chats, so a chat for B does not land in A's queue: {b_chat:?}"
+    );
+
     // Writes by B inside B work, and reach only B's feed and stream.
     let mut a_stream = Events::open(w, &w.maya, None).await?;
     let mut b_stream = Events::open(w, &w.bob, None).await?;
@@ -1150,6 +1242,27 @@ async fn tenant_isolation(w: &World) -> anyhow::Result<()> {
     ensure!(
         ids(&b_new) == [note.body["id"].as_str().unwrap_or_default()],
         "B's feed gained just its note"
+    );
+
+    // An admin of B adds a person to B; A's list does not grow.
+    let added = w
+        .post(
+            "/v1/agents",
+            &w.bea,
+            &[],
+            json!({
+                "display_name": "Ben Blue",
+                "login": "ben@b.example.com",
+                "password": "ben-password-1",
+                "role": "agent",
+            }),
+        )
+        .await?;
+    ensure!(added.status == 201, "B's admin adds to B: {added:?}");
+    let a_people = w.get("/v1/agents", &w.maya).await?;
+    ensure!(
+        !a_people.body.to_string().contains("ben@b.example.com"),
+        "A's people do not include B's new one"
     );
     Ok(())
 }
