@@ -19,7 +19,7 @@ use switchboard_model::{Record, RecordKind, Tenant, TenantId};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tower_http::trace::TraceLayer;
 
 use crate::db::{Database, DbError};
@@ -47,6 +47,8 @@ pub struct HubState {
     pub capacity: Arc<Semaphore>,
     /// The tenant the web chat page serves when the page does not name one.
     pub chat_tenant: Option<TenantId>,
+    /// Becomes true when the hub begins to stop; open event streams end then.
+    pub closing: Arc<watch::Sender<bool>>,
 }
 
 impl HubState {
@@ -59,6 +61,7 @@ impl HubState {
             demo,
             capacity: Arc::new(Semaphore::new(max_in_flight)),
             chat_tenant: demo.then(demo_tenant),
+            closing: Arc::new(watch::channel(false).0),
         }
     }
 }
@@ -134,9 +137,14 @@ pub async fn serve(
     state: HubState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = Arc::clone(&state.closing);
     let app = api::router(state).layer(TraceLayer::new_for_http());
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Event streams never end by themselves; tell them to, or the stop waits forever.
+            closing.send_replace(true);
+        })
         .await
 }
 

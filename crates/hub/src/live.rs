@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use switchboard_model::{Change, TenantId};
 use tokio::sync::{broadcast, mpsc};
 
@@ -28,16 +29,47 @@ const FAN_OUT_DEPTH: usize = 4096;
 /// How many changes one database read takes.
 const PAGE: usize = 500;
 
+/// How many streams may read what they missed from the database at once. Thousands of
+/// streams catching up together would hold every connection and starve the writes that
+/// agents wait on; in line, each still catches up, a little later.
+const CATCHING_UP: usize = 2;
+
+/// How long a stream waits after a change for others to join it in one write.
+const COALESCE: Duration = Duration::from_millis(20);
+
+/// The most changes one write to a stream carries.
+const BATCH: usize = 256;
+
+/// One change on its way to live streams, with its server-sent-event frame encoded once for
+/// every agent stream that carries it: with thousands of streams, encoding per stream would
+/// cost more than everything else the hub does.
+#[derive(Debug)]
+pub struct LiveChange {
+    pub seq: i64,
+    pub change: Change,
+    /// `id: SEQ`, `event: change`, `data: JSON`, as one SSE frame.
+    pub frame: Bytes,
+}
+
+impl LiveChange {
+    fn new(seq: i64, change: Change) -> LiveChange {
+        let json = serde_json::to_string(&change).unwrap_or_default();
+        let frame = Bytes::from(format!("id: {seq}\nevent: change\ndata: {json}\n\n"));
+        LiveChange { seq, change, frame }
+    }
+}
+
 /// Every tenant's fan-out on this instance.
 #[derive(Debug)]
 pub struct Live {
     db: Database,
     tenants: Mutex<HashMap<TenantId, TenantFanOut>>,
+    catching_up: tokio::sync::Semaphore,
 }
 
 #[derive(Debug)]
 struct TenantFanOut {
-    sender: broadcast::Sender<Arc<(i64, Change)>>,
+    sender: broadcast::Sender<Arc<LiveChange>>,
     /// Every change up to here has been sent.
     sent: i64,
 }
@@ -48,6 +80,7 @@ impl Live {
         let live = Arc::new(Live {
             db: db.clone(),
             tenants: Mutex::new(HashMap::new()),
+            catching_up: tokio::sync::Semaphore::new(CATCHING_UP),
         });
         if db.backend() == Backend::Postgres {
             tokio::spawn(listen(db.clone()));
@@ -60,7 +93,7 @@ impl Live {
     async fn subscribe(
         &self,
         tenant: &TenantId,
-    ) -> Result<broadcast::Receiver<Arc<(i64, Change)>>, DbError> {
+    ) -> Result<broadcast::Receiver<Arc<LiveChange>>, DbError> {
         if let Some(fan_out) = self.fan_outs().get(tenant) {
             return Ok(fan_out.sender.subscribe());
         }
@@ -139,7 +172,7 @@ impl Live {
             for change in page.changes {
                 let seq = seq_of(&change);
                 // A stream that went away is no reason to stop the others.
-                let _ = fan_out.sender.send(Arc::new((seq, change)));
+                let _ = fan_out.sender.send(Arc::new(LiveChange::new(seq, change)));
                 fan_out.sent = seq;
             }
             if !page.has_more {
@@ -149,53 +182,91 @@ impl Live {
     }
 
     /// Sends `tenant`'s changes after `after` to `events`, first from the database and then
-    /// live, until `events` is closed.
-    /// Only changes `keep` accepts are sent; the others are skipped.
+    /// live, until `events` is closed. Only changes `keep` accepts are sent.
+    ///
+    /// Changes go out in batches: after the first of a burst, the stream waits
+    /// [`COALESCE`] for more before it sends. With thousands of streams, one socket write per
+    /// change per stream would cost more than everything else the hub does; a few
+    /// milliseconds of delay costs a desk nothing.
     pub async fn follow(
         self: Arc<Self>,
         tenant: TenantId,
         mut after: i64,
-        events: mpsc::Sender<(i64, Change)>,
+        events: mpsc::Sender<Vec<Arc<LiveChange>>>,
         keep: impl Fn(&Change) -> bool + Send,
     ) -> Result<(), DbError> {
         let mut live = self.subscribe(&tenant).await?;
         loop {
             loop {
-                let page = self.db.changes(&tenant, after, PAGE).await?;
+                let page = {
+                    let _turn = self.catching_up.acquire().await;
+                    self.db.changes(&tenant, after, PAGE).await?
+                };
+                let has_more = page.has_more;
+                let mut batch = Vec::with_capacity(page.changes.len());
                 for change in page.changes {
                     let seq = seq_of(&change);
-                    if keep(&change) && events.send((seq, change)).await.is_err() {
-                        return Ok(());
+                    if keep(&change) {
+                        batch.push(Arc::new(LiveChange::new(seq, change)));
                     }
                     after = seq;
                 }
-                if !page.has_more {
+                if !batch.is_empty() && events.send(batch).await.is_err() {
+                    return Ok(());
+                }
+                if !has_more {
                     break;
                 }
             }
 
-            loop {
-                let next = tokio::select! {
-                    next = live.recv() => next,
+            'live: loop {
+                let first = tokio::select! {
+                    first = live.recv() => first,
                     () = events.closed() => return Ok(()),
                 };
-                match next {
-                    Ok(change) => {
-                        let (seq, change) = &*change;
-                        if *seq <= after {
-                            continue;
+
+                // Let the rest of a burst arrive, then take it all in one batch.
+                let mut received = vec![first];
+                tokio::time::sleep(COALESCE).await;
+                while received.len() < BATCH {
+                    match live.try_recv() {
+                        Ok(change) => received.push(Ok(change)),
+                        Err(broadcast::error::TryRecvError::Empty) => break,
+                        Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                            received.push(Err(broadcast::error::RecvError::Lagged(missed)));
+                            break;
                         }
-                        if keep(change) && events.send((*seq, change.clone())).await.is_err() {
-                            return Ok(());
+                        Err(broadcast::error::TryRecvError::Closed) => {
+                            received.push(Err(broadcast::error::RecvError::Closed));
+                            break;
                         }
-                        after = *seq;
                     }
-                    // Too slow for the fan-out: catch up from the database, then rejoin.
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::debug!(%tenant, missed, "live stream fell behind; reading from the database");
-                        break;
+                }
+
+                let mut batch = Vec::with_capacity(received.len());
+                let mut lagged = false;
+                for next in received {
+                    match next {
+                        Ok(change) if change.seq > after => {
+                            after = change.seq;
+                            if keep(&change.change) {
+                                batch.push(change);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::debug!(%tenant, missed, "live stream fell behind; reading from the database");
+                            lagged = true;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return Ok(()),
                     }
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                }
+                if !batch.is_empty() && events.send(batch).await.is_err() {
+                    return Ok(());
+                }
+                // Too slow for the fan-out: catch up from the database, then rejoin.
+                if lagged {
+                    break 'live;
                 }
             }
         }

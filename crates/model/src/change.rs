@@ -198,6 +198,10 @@ pub struct ChangePage {
     pub cursor: Cursor,
     /// Whether more changes wait behind this page, so the caller should ask again at once.
     pub has_more: bool,
+    /// How many changes follow this page's first one, this page's included; sent only when
+    /// asked for (`count=true`), for the progress bar of an initial sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
 }
 
 /// One entry of the change feed: a record as it now is, or the tombstone of a deleted one.

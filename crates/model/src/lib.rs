@@ -20,6 +20,7 @@ mod page;
 mod routing;
 mod session;
 mod ticket;
+mod write;
 
 pub use agent::{Agent, AgentState, Capacity, Queue, Role, Tenant};
 pub use change::{Change, ChangePage, Record, RecordKind};
@@ -40,3 +41,6 @@ pub use page::{Cursor, Page};
 pub use routing::{Offer, OfferState, QueueStats, WaitingInteraction};
 pub use session::{LoginAnswer, LoginRequest, Me};
 pub use ticket::{Author, Priority, Ticket, TicketComment, TicketStatus};
+pub use write::{
+    NewComment, NewMessage, NewNote, NewTicket, NewWrapUp, NoteChange, StateChange, TicketChange,
+};

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use switchboard_model::{
-    Agent, AgentId, AgentState, Capacity, Queue, QueueId, Record, RecordKind, Role,
+    Agent, AgentId, AgentState, Capacity, Queue, QueueId, Record, RecordKind, Role, StateChange,
 };
 
 use super::auth::Caller;
@@ -18,13 +18,6 @@ use super::write::{
 };
 use crate::db::records::Expect;
 use crate::{HubState, now_rfc3339};
-
-/// An agent's new state.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StateChange {
-    pub state: AgentState,
-}
 
 /// An agent to add, with the password of its login.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]

@@ -22,6 +22,10 @@ pub struct ChangesParams {
     pub after: Option<String>,
     /// How many changes to return, 1 to 1000; 500 when absent.
     pub limit: Option<u32>,
+    /// Also say how many changes remain from `after` on (`remaining`), for a progress bar;
+    /// it costs a count, so ask on the first page only.
+    #[serde(default)]
+    pub count: bool,
 }
 
 /// Every created, updated or deleted record after `after`, in one total order. A record
@@ -44,10 +48,13 @@ pub async fn list(
 ) -> Result<Json<ChangePage>, ApiError> {
     let limit = page_limit(params.limit, DEFAULT_CHANGES, MAX_CHANGES)?;
     let after = parse_cursor(params.after.as_deref(), "after")?;
-    let page = state
+    let mut page = state
         .db
         .changes(caller.tenant(), after, limit as usize)
         .await?;
+    if params.count {
+        page.remaining = Some(state.db.changes_after(caller.tenant(), after).await?);
+    }
     Ok(Json(page))
 }
 

@@ -35,6 +35,7 @@ use super::error::{ApiError, ErrorBody};
 use super::write::{json_body, require_text};
 use crate::db::chat::ChatSession;
 use crate::db::records::Expect;
+use crate::live::LiveChange;
 use crate::{HubState, now_rfc3339, now_unix, routing};
 
 /// How long a chat page's token works: long enough for any chat, short enough not to linger.
@@ -452,7 +453,7 @@ pub async fn events(
         None => session.started_seq,
     };
 
-    let (sender, mut receiver) = mpsc::channel::<(i64, Change)>(64);
+    let (sender, mut receiver) = mpsc::channel::<Vec<Arc<LiveChange>>>(64);
     let live = Arc::clone(&state.live);
     let conversation = session.conversation.clone();
     let interaction = session.interaction.clone();
@@ -478,10 +479,22 @@ pub async fn events(
     tokio::spawn(async move {
         let mut names: HashMap<String, Option<String>> = HashMap::new();
         let mut last_state = None;
-        while let Some((seq, change)) = receiver.recv().await {
-            let Change::Upsert { record, .. } = change else {
+        let mut waiting = std::collections::VecDeque::new();
+        loop {
+            let Some(live) = waiting.pop_front() else {
+                match receiver.recv().await {
+                    Some(batch) => {
+                        waiting.extend(batch);
+                        continue;
+                    }
+                    None => return,
+                }
+            };
+            let seq = live.seq;
+            let Change::Upsert { record, .. } = &live.change else {
                 continue;
             };
+            let record = record.clone();
             let agent = match &*record {
                 Record::Message(Message {
                     author: Author::Agent(agent),
@@ -545,7 +558,12 @@ pub async fn events(
         }
     });
 
-    let stream = ReceiverStream::new(events).map(Ok);
+    // The stream ends when the hub stops, so that open chats do not hold the stop up.
+    let mut closing = state.closing.subscribe();
+    let stop = async move {
+        let _ = closing.wait_for(|closing| *closing).await;
+    };
+    let stream = futures_util::StreamExt::take_until(ReceiverStream::new(events), stop).map(Ok);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -5,10 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 use switchboard_model::{
-    Author, CustomerId, InteractionId, Message, MessageId, Note, NoteId, Record, RecordKind,
-    WrapUp, WrapUpId,
+    Author, Message, MessageId, NewMessage, NewNote, NewWrapUp, Note, NoteChange, NoteId, Record,
+    RecordKind, WrapUp, WrapUpId,
 };
 
 use super::auth::Caller;
@@ -23,50 +22,6 @@ use crate::{HubState, now_rfc3339};
 const MAX_NOTE: usize = 20_000;
 const MAX_MESSAGE: usize = 4_000;
 const MAX_DISPOSITION: usize = 64;
-
-/// A note to add to a customer's record.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewNote {
-    /// An id chosen by the client (`not_…`), or absent for the hub to choose.
-    pub id: Option<NoteId>,
-    pub customer_id: CustomerId,
-    /// The interaction the note was written during, if any.
-    pub interaction_id: Option<InteractionId>,
-    pub body: String,
-}
-
-/// A note's new text.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoteChange {
-    pub body: String,
-}
-
-/// A chat message from the agent.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMessage {
-    /// An id chosen by the client (`msg_…`), or absent for the hub to choose.
-    pub id: Option<MessageId>,
-    /// The chat interaction the message belongs to.
-    pub interaction_id: InteractionId,
-    pub body: String,
-}
-
-/// The wrap-up of an interaction.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewWrapUp {
-    /// An id chosen by the client (`wrp_…`), or absent for the hub to choose.
-    pub id: Option<WrapUpId>,
-    pub interaction_id: InteractionId,
-    /// A disposition code such as `resolved` or `callback_needed`.
-    pub disposition: String,
-    pub notes: Option<String>,
-    /// Handle time in seconds, from answer to the end of wrap-up.
-    pub handle_seconds: u32,
-}
 
 /// Adds a note to a customer's record.
 #[utoipa::path(

@@ -8,23 +8,26 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_model::{Change, Record};
-use tokio::sync::mpsc;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::{mpsc, watch};
 
 use super::auth::Caller;
 use super::changes::parse_cursor;
 use super::error::{ApiError, ErrorBody};
 use crate::HubState;
+use crate::live::LiveChange;
 
 /// How many events may wait for a slow client before the stream stops reading ahead.
 const BUFFER: usize = 256;
+
+/// A comment line sent when nothing happened for a while, so that proxies and the client's
+/// timeout see a live connection.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The query string of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -57,7 +60,7 @@ pub async fn stream(
     caller: Caller,
     headers: HeaderMap,
     Query(params): Query<EventsParams>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let resume = headers
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
@@ -94,13 +97,65 @@ pub async fn stream(
         tracing::debug!(%agent, "event stream closed");
     });
 
-    let events = ReceiverStream::new(receiver).map(|(seq, change)| {
-        let event = Event::default()
-            .id(seq.to_string())
-            .event("change")
-            .json_data(&change)
-            .unwrap_or_else(|_| Event::default().comment("unencodable change"));
-        Ok(event)
+    Ok(event_stream(receiver, state.closing.subscribe(), |live| {
+        live.frame.clone()
+    }))
+}
+
+/// A `text/event-stream` response of the frames `encode` makes of what `events` delivers.
+/// Each batch goes out in one write, and a comment keeps a quiet stream alive.
+/// The stream ends when the hub shuts down, so that a stop is not held up by open streams.
+pub fn event_stream(
+    mut events: mpsc::Receiver<Vec<Arc<LiveChange>>>,
+    mut closing: watch::Receiver<bool>,
+    encode: impl Fn(&LiveChange) -> Bytes + Send + 'static,
+) -> Response {
+    let body = async_stream(move |out| async move {
+        loop {
+            let first = tokio::select! {
+                next = events.recv() => next,
+                () = async {
+                    let _ = closing.wait_for(|closing| *closing).await;
+                } => return,
+                () = tokio::time::sleep(KEEP_ALIVE) => {
+                    if out.send(Ok(Bytes::from_static(b":\n\n"))).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let Some(batch) = first else {
+                return;
+            };
+            let mut chunk = Vec::new();
+            for change in &batch {
+                chunk.extend_from_slice(&encode(change));
+            }
+            if out.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return;
+            }
+        }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A body fed by the task `produce`, which sends chunks until it returns or the client goes.
+fn async_stream<F, Fut>(produce: F) -> Body
+where
+    F: FnOnce(mpsc::Sender<Result<Bytes, Infallible>>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (sender, receiver) = mpsc::channel(4);
+    tokio::spawn(produce(sender));
+    Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(receiver))
 }

@@ -24,9 +24,7 @@ use axum::routing::{get, patch, post, put};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-pub use conversation::{NewMessage, NewNote, NewWrapUp, NoteChange};
 pub use error::{ApiError, ConflictBody, ErrorBody};
-pub use tickets::{NewComment, NewTicket, TicketChange};
 
 use crate::HubState;
 

@@ -5,10 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::{Deserialize, Deserializer, Serialize};
 use switchboard_model::{
-    AgentId, Author, CustomerId, Priority, Record, RecordKind, Ticket, TicketComment, TicketId,
-    TicketStatus,
+    Author, NewComment, NewTicket, Priority, Record, RecordKind, Ticket, TicketChange,
+    TicketComment, TicketId, TicketStatus,
 };
 
 use super::auth::Caller;
@@ -22,52 +21,6 @@ use crate::{HubState, now_rfc3339};
 
 const MAX_SUBJECT: usize = 200;
 const MAX_COMMENT: usize = 20_000;
-
-/// A ticket to open.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTicket {
-    /// An id chosen by the client (`tkt_…`), or absent for the hub to choose.
-    pub id: Option<TicketId>,
-    pub customer_id: CustomerId,
-    pub subject: String,
-    /// `normal` when absent.
-    pub priority: Option<Priority>,
-    /// Absent to leave the ticket unassigned.
-    pub assignee: Option<AgentId>,
-    /// A first, internal comment.
-    pub comment: Option<String>,
-}
-
-/// A change to a ticket; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TicketChange {
-    pub subject: Option<String>,
-    pub status: Option<TicketStatus>,
-    pub priority: Option<Priority>,
-    /// An agent id to assign, `null` to unassign, absent to leave as it is.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, nullable)]
-    pub assignee: Option<Option<AgentId>>,
-}
-
-/// A comment to add to a ticket.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewComment {
-    pub body: String,
-    /// Whether the customer may see it; internal when absent.
-    #[serde(default)]
-    pub public: bool,
-}
-
-/// Tells a field that is present with `null` from one that is absent.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::deserialize(deserializer).map(Some)
-}
 
 /// Opens a ticket for a customer.
 #[utoipa::path(

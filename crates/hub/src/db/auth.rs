@@ -57,7 +57,7 @@ impl Database {
         .bind(agent.as_str())
         .bind(role.as_str())
         .bind(hash)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }
@@ -118,7 +118,7 @@ impl Database {
         .bind(session.agent.as_str())
         .bind(role.as_str())
         .bind(session.expires_at)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(Some(IssuedToken { token, session }))
     }
@@ -149,7 +149,7 @@ impl Database {
     pub async fn revoke(&self, token: &str) -> Result<(), DbError> {
         sqlx::query("DELETE FROM tokens WHERE token_hash = $1")
             .bind(token_digest(token))
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(())
     }

@@ -37,7 +37,7 @@ impl Database {
         .bind(session.interaction.as_str())
         .bind(session.started_seq)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(token)
     }

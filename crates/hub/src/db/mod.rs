@@ -76,6 +76,11 @@ pub struct Database {
     url: String,
     /// Rings when a tenant's feed moves, for the live streams of this instance.
     bell: broadcast::Sender<records::Bell>,
+    /// The connections writes use. On SQLite, whose writers exclude each other, this is a
+    /// pool of one of its own: a write then waits in line here, never for a connection that
+    /// readers hold, and never in SQLite's busy handler, which sleeps for milliseconds at a
+    /// time. On PostgreSQL it is the main pool.
+    writes: AnyPool,
 }
 
 /// Schema changes, oldest first, each in the SQL both engines accept. A migration, once
@@ -178,41 +183,51 @@ impl Database {
             location: redact(url),
             source,
         })?;
-        let pool = match backend {
-            // SQLite has one writer at a time; a few connections let reads go on beside it.
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(4)
-                    .after_connect(|connection, _| {
-                        Box::pin(async move {
-                            // WAL lets readers proceed while a write commits; NORMAL is durable
-                            // across process crashes in WAL mode. Writers wait for each other
-                            // rather than fail.
-                            connection
-                                .execute(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+        let connect = |connections: u32| {
+            let pool = match backend {
+                Backend::Sqlite => AnyPoolOptions::new().after_connect(|connection, _| {
+                    Box::pin(async move {
+                        // WAL lets readers proceed while a write commits; NORMAL is durable
+                        // across process crashes in WAL mode. Writers wait for each other
+                        // rather than fail.
+                        connection
+                            .execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                                )
-                                .await?;
-                            Ok(())
-                        })
+                            )
+                            .await?;
+                        Ok(())
                     })
-            }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
-        }
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(|source| DbError::Open {
+                }),
+                Backend::Postgres => AnyPoolOptions::new(),
+            };
+            pool.max_connections(connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+        };
+        let open_error = |source| DbError::Open {
             location: redact(url),
             source,
-        })?;
+        };
+        let (pool, writes) = match backend {
+            // SQLite has one writer at a time: a pool of one for writes, a few connections
+            // so that reads go on beside it.
+            Backend::Sqlite => {
+                let writes = connect(1).await.map_err(open_error)?;
+                (connect(4).await.map_err(open_error)?, writes)
+            }
+            Backend::Postgres => {
+                let pool = connect(16).await.map_err(open_error)?;
+                (pool.clone(), pool)
+            }
+        };
 
         let database = Database {
             pool,
             backend,
             url: url.to_owned(),
             bell: broadcast::channel(1024).0,
+            writes,
         };
         database.migrate().await?;
         Ok(database)
@@ -231,6 +246,16 @@ impl Database {
         &self.bell
     }
 
+    /// The connections for writes; see the field's comment.
+    pub fn writes(&self) -> &AnyPool {
+        &self.writes
+    }
+
+    /// A transaction to write in.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        Ok(self.writes.begin().await?)
+    }
+
     /// The URL this database was opened with, for connections outside the pool.
     pub(crate) fn url(&self) -> &str {
         &self.url
@@ -242,7 +267,7 @@ impl Database {
     }
 
     async fn migrate(&self) -> Result<(), DbError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writes.begin().await?;
 
         // Several hub instances may start at once against one PostgreSQL; the first to take
         // this lock migrates and the others then find nothing left to do.

@@ -94,7 +94,7 @@ impl Database {
         )
         .bind(tenant.id.as_str())
         .bind(&tenant.name)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }
@@ -115,7 +115,7 @@ impl Database {
     /// Writes `records` as created or updated, each with the next sequence number of
     /// `tenant`, without conditions: for the hub's own writes (demo data, simulation).
     pub async fn put_records(&self, tenant: &TenantId, records: &[Record]) -> Result<i64, DbError> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let first = reserve_seqs(&mut transaction, tenant, records.len() as i64).await?;
 
         let mut seq = first;
@@ -150,7 +150,7 @@ impl Database {
         const ROWS: usize = 200;
         const COLUMNS: usize = 10;
 
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let first = reserve_seqs(&mut transaction, tenant, records.len() as i64).await?;
         for record in records.iter_mut() {
             record.set_version(1);
@@ -254,7 +254,7 @@ impl Database {
         expect: Expect,
         build: impl FnOnce(Option<&Stored>) -> Result<Record, E>,
     ) -> Result<WriteResult, WriteError<E>> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
 
         // The counter first: on SQLite this takes the write lock before anything is read, so
         // two writers cannot both read and then collide; on PostgreSQL it locks the tenant's
@@ -262,30 +262,23 @@ impl Database {
         // gives its number back.
         let seq = reserve_seqs(&mut transaction, tenant, 1).await?;
 
-        if let Some(key) = key {
-            let earlier: Option<(String, i64, i64, String)> = sqlx::query_as(
-                "SELECT request_hash, status, version, response FROM idempotency_keys
-                 WHERE tenant_id = $1 AND key = $2",
-            )
-            .bind(tenant.as_str())
-            .bind(&key.key)
-            .fetch_optional(&mut *transaction)
-            .await?;
-            if let Some((request_hash, status, version, body)) = earlier {
-                transaction.rollback().await?;
-                if request_hash != key.request_hash {
-                    return Err(WriteError::KeyReused);
-                }
-                return Ok(WriteResult {
-                    status: u16::try_from(status).unwrap_or(200),
-                    version: version.unsigned_abs(),
-                    body,
-                    replayed: true,
-                });
+        // The earlier answer under this key and the record as it stands, in one round trip:
+        // the tenant's row stays locked until the commit, so every statement in between
+        // holds up the tenant's other writes.
+        let (earlier, current) = key_and_record(&mut transaction, tenant, key, id).await?;
+        if let (Some(key), Some((request_hash, status, version, body))) = (key, earlier) {
+            transaction.rollback().await?;
+            if request_hash != key.request_hash {
+                return Err(WriteError::KeyReused);
             }
+            return Ok(WriteResult {
+                status: u16::try_from(status).unwrap_or(200),
+                version: version.unsigned_abs(),
+                body,
+                replayed: true,
+            });
         }
 
-        let current = load(&mut transaction, tenant, id).await?;
         match (expect, &current) {
             (Expect::Absent, Some(stored)) => {
                 return Err(WriteError::AlreadyExists(Box::new(stored.clone())));
@@ -300,31 +293,31 @@ impl Database {
         let mut record = build(current.as_ref()).map_err(WriteError::Refused)?;
         let version = current.as_ref().map_or(0, |stored| stored.version) + 1;
         record.set_version(version);
-        upsert(&mut transaction, tenant, &record, version, seq).await?;
-
         let status: u16 = if current.is_none() { 201 } else { 200 };
         // The answer is the record itself, without the kind tag the feed wraps it in: the
         // route already says what kind it writes.
         let mut tagged = serde_json::to_value(&record).map_err(DbError::Encode)?;
         let body = tagged["record"].take().to_string();
-        if let Some(key) = key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys
-                    (tenant_id, key, request_hash, record_id, status, version, response)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(tenant.as_str())
-            .bind(&key.key)
-            .bind(&key.request_hash)
-            .bind(id)
-            .bind(i64::from(status))
-            .bind(version as i64)
-            .bind(&body)
-            .execute(&mut *transaction)
-            .await?;
+        let answer = key.map(|key| (key, status, body.as_str()));
+        if self.backend() == Backend::Postgres && !matches!(record, Record::Customer(_)) {
+            store_in_one(&mut transaction, tenant, &record, version, seq, answer).await?;
+        } else {
+            upsert(&mut transaction, tenant, &record, version, seq).await?;
+            if let Some((key, status, body)) = answer {
+                remember_answer(
+                    &mut transaction,
+                    tenant,
+                    record.id(),
+                    key,
+                    status,
+                    version,
+                    body,
+                )
+                .await?;
+            }
+            self.announce(&mut transaction, tenant, seq).await?;
         }
 
-        self.announce(&mut transaction, tenant, seq).await?;
         transaction.commit().await?;
         self.ring(tenant, seq);
         Ok(WriteResult {
@@ -343,7 +336,7 @@ impl Database {
         tenant: &TenantId,
         changes: Vec<(Record, Expect)>,
     ) -> Result<Vec<u64>, WriteError<()>> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let first = reserve_seqs(&mut transaction, tenant, changes.len() as i64).await?;
 
         let mut versions = Vec::with_capacity(changes.len());
@@ -382,7 +375,7 @@ impl Database {
     /// Marks a record deleted; it stays in the feed as a tombstone and its idempotency keys
     /// go with it. Returns whether it existed.
     pub async fn delete_record(&self, tenant: &TenantId, id: &str) -> Result<bool, DbError> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let seq = reserve_seqs(&mut transaction, tenant, 1).await?;
         let changed = sqlx::query(
             "UPDATE records SET deleted = 1, body = NULL, seq = $3, version = version + 1
@@ -617,7 +610,19 @@ impl Database {
             changes,
             cursor: Cursor(cursor.to_string()),
             has_more,
+            remaining: None,
         })
+    }
+
+    /// How many entries of `tenant`'s change feed lie after `after`.
+    pub async fn changes_after(&self, tenant: &TenantId, after: i64) -> Result<u64, DbError> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM records WHERE tenant_id = $1 AND seq > $2")
+                .bind(tenant.as_str())
+                .bind(after)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(count.unsigned_abs())
     }
 
     /// The newest sequence number of `tenant`, 0 before its first change.
@@ -676,6 +681,127 @@ async fn reserve_seqs(
         Some((last,)) => Ok(last - count + 1),
         None => Err(DbError::NoSuchTenant(tenant.to_string())),
     }
+}
+
+/// The answer stored under `key` (its request digest, status, version and body) and the live
+/// record `id`, read together.
+#[allow(clippy::type_complexity)]
+async fn key_and_record(
+    transaction: &mut Transaction<'static, Any>,
+    tenant: &TenantId,
+    key: Option<&IdempotencyKey>,
+    id: &str,
+) -> Result<(Option<(String, i64, i64, String)>, Option<Stored>), DbError> {
+    let row: (
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "SELECT k.request_hash, k.status, k.version, k.response, r.body, r.version, r.seq
+         FROM (SELECT 1 AS one) o
+         LEFT JOIN idempotency_keys k ON k.tenant_id = $1 AND k.key = $2
+         LEFT JOIN records r ON r.tenant_id = $1 AND r.id = $3 AND r.deleted = 0",
+    )
+    .bind(tenant.as_str())
+    .bind(key.map(|key| key.key.as_str()).unwrap_or_default())
+    .bind(id)
+    .fetch_one(&mut **transaction)
+    .await?;
+    let (hash, status, key_version, response, body, version, seq) = row;
+    let earlier = match (key, hash, status, key_version, response) {
+        (Some(_), Some(hash), Some(status), Some(version), Some(response)) => {
+            Some((hash, status, version, response))
+        }
+        _ => None,
+    };
+    let current = match (body, version, seq) {
+        (Some(body), Some(version), Some(seq)) => Some(decode((body, version, seq))?),
+        _ => None,
+    };
+    Ok((earlier, current))
+}
+
+/// Keeps the answer to a write under its idempotency key, for as long as the record lives.
+async fn remember_answer(
+    transaction: &mut Transaction<'static, Any>,
+    tenant: &TenantId,
+    id: &str,
+    key: &IdempotencyKey,
+    status: u16,
+    version: u64,
+    body: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys
+            (tenant_id, key, request_hash, record_id, status, version, response)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tenant.as_str())
+    .bind(&key.key)
+    .bind(&key.request_hash)
+    .bind(id)
+    .bind(i64::from(status))
+    .bind(version as i64)
+    .bind(body)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+/// On PostgreSQL, stores a record (not a customer, whose identities need statements of their
+/// own), keeps the answer under its key and announces the change, in one statement: the
+/// tenant's row is locked from the sequence number to the commit, and each round trip in
+/// between would hold the tenant's other writers up.
+async fn store_in_one(
+    transaction: &mut Transaction<'static, Any>,
+    tenant: &TenantId,
+    record: &Record,
+    version: u64,
+    seq: i64,
+    answer: Option<(&IdempotencyKey, u16, &str)>,
+) -> Result<(), DbError> {
+    let body = serde_json::to_string(record).map_err(DbError::Encode)?;
+    sqlx::query(
+        "WITH stored AS (
+            INSERT INTO records
+                (tenant_id, id, kind, customer_id, version, seq, deleted, body, sort_key,
+                 search, state)
+            VALUES ($1, $2, $3, $4, $5, $6, 0, $7, NULL, NULL, $8)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET
+                kind = excluded.kind, customer_id = excluded.customer_id,
+                version = excluded.version, seq = excluded.seq, deleted = 0,
+                body = excluded.body, sort_key = NULL, search = NULL, state = excluded.state
+            RETURNING seq
+         ), kept AS (
+            INSERT INTO idempotency_keys
+                (tenant_id, key, request_hash, record_id, status, version, response)
+            SELECT $1, $9::text, $10::text, $2, $11::bigint, $5, $12::text
+            WHERE $9::text IS NOT NULL
+            RETURNING 1
+         )
+         SELECT pg_notify($13, $14) FROM stored",
+    )
+    .bind(tenant.as_str())
+    .bind(record.id())
+    .bind(record.kind().as_str())
+    .bind(record.customer_id().map(CustomerId::as_str))
+    .bind(version as i64)
+    .bind(seq)
+    .bind(body)
+    .bind(record.state_name())
+    .bind(answer.map(|(key, _, _)| key.key.as_str()))
+    .bind(answer.map(|(key, _, _)| key.request_hash.as_str()))
+    .bind(answer.map(|(_, status, _)| i64::from(status)))
+    .bind(answer.map(|(_, _, body)| body))
+    .bind(crate::live::CHANNEL)
+    .bind(format!("{} {seq}", tenant.as_str()))
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
 }
 
 async fn version_of(

@@ -1,0 +1,165 @@
+//! The bodies of the hub's write routes, shared by the hub that reads them and the desktop that
+//! sends them, so that both always agree on every field.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{
+    AgentId, AgentState, CustomerId, InteractionId, MessageId, NoteId, Priority, TicketId,
+    TicketStatus, WrapUpId,
+};
+
+/// A note to add to a customer's record.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    /// An id chosen by the client (`not_…`), or absent for the hub to choose.
+    pub id: Option<NoteId>,
+    pub customer_id: CustomerId,
+    /// The interaction the note was written during, if any.
+    pub interaction_id: Option<InteractionId>,
+    pub body: String,
+}
+
+/// A note's new text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NoteChange {
+    pub body: String,
+}
+
+/// A chat message from the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// An id chosen by the client (`msg_…`), or absent for the hub to choose.
+    pub id: Option<MessageId>,
+    /// The chat interaction the message belongs to.
+    pub interaction_id: InteractionId,
+    pub body: String,
+}
+
+/// The wrap-up of an interaction.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewWrapUp {
+    /// An id chosen by the client (`wrp_…`), or absent for the hub to choose.
+    pub id: Option<WrapUpId>,
+    pub interaction_id: InteractionId,
+    /// A disposition code such as `resolved` or `callback_needed`.
+    pub disposition: String,
+    pub notes: Option<String>,
+    /// Handle time in seconds, from answer to the end of wrap-up.
+    pub handle_seconds: u32,
+}
+
+/// A ticket to open.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    /// An id chosen by the client (`tkt_…`), or absent for the hub to choose.
+    pub id: Option<TicketId>,
+    pub customer_id: CustomerId,
+    pub subject: String,
+    /// `normal` when absent.
+    pub priority: Option<Priority>,
+    /// Absent to leave the ticket unassigned.
+    pub assignee: Option<AgentId>,
+    /// A first, internal comment.
+    pub comment: Option<String>,
+}
+
+/// A change to a ticket; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TicketChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TicketStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// An agent id to assign, `null` to unassign, absent to leave as it is.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
+    pub assignee: Option<Option<AgentId>>,
+}
+
+impl TicketChange {
+    /// Whether the change changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none()
+            && self.status.is_none()
+            && self.priority.is_none()
+            && self.assignee.is_none()
+    }
+}
+
+/// A comment to add to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    pub body: String,
+    /// Whether the customer may see it; internal when absent.
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// An agent's new state.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StateChange {
+    pub state: AgentState,
+}
+
+/// Tells a field that is present with `null` from one that is absent.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_change_tells_unassign_from_leave_alone() {
+        let unassign: TicketChange =
+            serde_json::from_str(r#"{"assignee": null}"#).expect("null is accepted");
+        assert_eq!(unassign.assignee, Some(None), "null means unassign");
+        let untouched: TicketChange = serde_json::from_str("{}").expect("empty is accepted");
+        assert_eq!(untouched.assignee, None, "absent means leave it");
+        assert!(untouched.is_empty(), "and nothing else changes either");
+
+        assert_eq!(
+            serde_json::to_string(&unassign).expect("serialises"),
+            r#"{"assignee":null}"#,
+            "unassigning survives the trip to the hub"
+        );
+        assert_eq!(
+            serde_json::to_string(&untouched).expect("serialises"),
+            "{}",
+            "and absent fields stay absent"
+        );
+    }
+}
