@@ -1,0 +1,206 @@
+//! Applying the hub's change feed: each page and the cursor it ends at commit together, so the
+//! cache never holds a cursor past what it has, nor changes past its cursor without noticing.
+//!
+//! A change never overwrites what the agent has not sent yet: for a record with unfinished
+//! outbox rows it becomes the new base, and the shown state is the agent's actions laid over
+//! it again. Applying a page twice changes nothing, because a change older than what the cache
+//! holds is skipped, and the cursor only moves forward.
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use switchboard_model::{Change, Cursor};
+
+use crate::records::{self, Cached};
+use crate::{Store, StoreError, outbox};
+
+/// What applying one page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Changes that altered what the window shows.
+    pub applied: usize,
+    /// Changes to records with unsent local changes, kept as their new base.
+    pub rebased: usize,
+    /// Changes the cache already had.
+    pub skipped: usize,
+    /// The cursor the cache now stands at.
+    pub cursor: i64,
+}
+
+/// Which hub and tenant a cache holds; a desk that moves to another starts from empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub hub: String,
+    pub tenant: String,
+}
+
+impl Store {
+    /// The cursor to continue the feed from; `None` before the first page.
+    pub fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
+        let feed = self.feed()?;
+        Ok(read_cursor(&feed)?.map(|seq| Cursor(seq.to_string())))
+    }
+
+    /// Ties the cache to `origin`. A cache that held another hub's or tenant's records is
+    /// emptied first, unless it still holds writes for them that the hub has not accepted:
+    /// those are never dropped silently.
+    pub fn bind(&self, origin: &Origin) -> Result<bool, StoreError> {
+        let mut connection = self.outbox_connection()?;
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = (meta(&transaction, "hub")?, meta(&transaction, "tenant")?);
+        if current.0.as_deref() == Some(origin.hub.as_str())
+            && current.1.as_deref() == Some(origin.tenant.as_str())
+        {
+            return Ok(false);
+        }
+
+        let emptied = current.0.is_some();
+        if emptied {
+            let unsent = outbox::unfinished_count(&transaction)?;
+            if unsent > 0 {
+                return Err(StoreError::OtherOrigin {
+                    hub: current.0.unwrap_or_default(),
+                    unsent,
+                });
+            }
+            transaction.execute_batch(
+                "DELETE FROM records; DELETE FROM identities; DELETE FROM search;
+                 DELETE FROM bases; DELETE FROM outbox; DELETE FROM meta;",
+            )?;
+            tracing::info!(hub = %origin.hub, "cache emptied for another hub or tenant");
+        }
+        set_meta(&transaction, "hub", &origin.hub)?;
+        set_meta(&transaction, "tenant", &origin.tenant)?;
+        transaction.commit()?;
+        Ok(emptied)
+    }
+
+    /// Applies one page of the feed and moves the cursor to `cursor`, in one transaction.
+    pub fn apply_page(&self, changes: &[Change], cursor: &Cursor) -> Result<Applied, StoreError> {
+        let page_cursor = parse_cursor(cursor)?;
+        let mut feed = self.feed()?;
+        let transaction = feed.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+        let mut applied = Applied::default();
+        for change in changes {
+            match apply_change(&transaction, change)? {
+                Effect::Applied => applied.applied += 1,
+                Effect::Rebased => applied.rebased += 1,
+                Effect::Skipped => applied.skipped += 1,
+            }
+        }
+
+        // Cursors only move forward: a page that arrives late (a retry that crossed a newer
+        // one) cannot take the cache back.
+        let stored = read_cursor(&transaction)?;
+        applied.cursor = stored.unwrap_or(0).max(page_cursor);
+        if stored != Some(applied.cursor) {
+            set_meta(&transaction, "cursor", &applied.cursor.to_string())?;
+        }
+        transaction.commit()?;
+        Ok(applied)
+    }
+}
+
+enum Effect {
+    Applied,
+    Rebased,
+    Skipped,
+}
+
+fn apply_change(transaction: &Transaction<'_>, change: &Change) -> Result<Effect, StoreError> {
+    let (id, incoming) = match change {
+        Change::Upsert {
+            version, record, ..
+        } => (
+            record.id(),
+            Some(Cached {
+                record: (**record).clone(),
+                version: *version,
+            }),
+        ),
+        Change::Delete { id, .. } => (id.as_str(), None),
+    };
+
+    // The agent has unsent changes to this record: the change becomes their new base.
+    if let Some(base) = outbox::base(transaction, id)? {
+        let newer = match &incoming {
+            Some(cached) => cached.version > base.version,
+            None => base.record.is_some(),
+        };
+        if !newer {
+            return Ok(Effect::Skipped);
+        }
+        let version = incoming
+            .as_ref()
+            .map_or(base.version, |cached| cached.version);
+        outbox::set_base(
+            transaction,
+            id,
+            change_kind(change),
+            version,
+            incoming.as_ref(),
+        )?;
+        outbox::rebase(transaction, id)?;
+        return Ok(Effect::Rebased);
+    }
+
+    let held = records::version(transaction, id)?;
+    match incoming {
+        Some(cached) => {
+            if held.is_some_and(|held| held >= cached.version) {
+                return Ok(Effect::Skipped);
+            }
+            records::put(transaction, &cached.record, cached.version, held.is_some())?;
+        }
+        None => {
+            if held.is_none() {
+                return Ok(Effect::Skipped);
+            }
+            records::remove(transaction, id)?;
+        }
+    }
+    Ok(Effect::Applied)
+}
+
+fn change_kind(change: &Change) -> &'static str {
+    match change {
+        Change::Upsert { record, .. } => record.kind().as_str(),
+        Change::Delete { kind, .. } => kind.as_str(),
+    }
+}
+
+fn parse_cursor(cursor: &Cursor) -> Result<i64, StoreError> {
+    cursor
+        .0
+        .parse()
+        .map_err(|_| StoreError::BadCursor(cursor.0.clone()))
+}
+
+fn read_cursor(connection: &rusqlite::Connection) -> Result<Option<i64>, StoreError> {
+    meta(connection, "cursor")?
+        .map(|text| text.parse().map_err(|_| StoreError::BadCursor(text)))
+        .transpose()
+}
+
+pub(crate) fn meta(
+    connection: &rusqlite::Connection,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(connection
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |row| row.get(0))
+        .optional()?)
+}
+
+pub(crate) fn set_meta(
+    connection: &rusqlite::Connection,
+    key: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![key, value])?;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! `switchboard-store`: the desk's local cache of the hub's records, and the outbox of the
+//! agent's writes waiting for the hub.
+//!
+//! The cache is one SQLite file in WAL mode. Three connections share it, each for one job:
+//! the feed connection applies pages from the hub (`synchronous=NORMAL`: a page lost to a
+//! power cut is pulled again, because its cursor was lost with it); the outbox connection
+//! records the agent's writes and their outcomes (`synchronous=FULL`: an acknowledged write
+//! must survive anything); the read connection serves the window (screen pops, search, the
+//! customer pane) and never waits for the other two.
+//!
+//! Layout: [`schema`] holds the migrations; [`identity`] normalises phone numbers and e-mail
+//! addresses; [`action`] is what an agent can write and its local effect; [`feed`] applies the
+//! hub's change feed; [`outbox`] queues writes and records what the hub made of them; [`read`]
+//! answers the window's questions; [`records`] keeps the indexes in step with the records.
+
+pub mod action;
+mod error;
+pub mod feed;
+pub mod identity;
+pub mod outbox;
+pub mod read;
+mod records;
+mod schema;
+pub mod search;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use action::{Action, ActionError, Actor};
+pub use error::StoreError;
+pub use feed::Applied;
+pub use identity::Region;
+pub use outbox::{Acted, OpState, Operation, Outbox, OutboxEntry, Outcome};
+pub use read::{CustomerFile, Lookup, OrderFile};
+pub use search::SearchHit;
+
+/// How long a connection waits for another one's write to finish before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The desk's cache. Cheap to share behind an `Arc`; every method is synchronous and short, so
+/// async callers run them on a blocking thread.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    feed: Mutex<Connection>,
+    outbox: Mutex<Connection>,
+    reads: Mutex<Connection>,
+    region: Option<Region>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the cache at `path` and brings its schema up to date.
+    /// `region` is where the desk dials from: it decides what a phone number without a
+    /// country code means.
+    pub fn open(path: &Path, region: Option<Region>) -> Result<Store, StoreError> {
+        if let Some(folder) = path.parent() {
+            // A missing folder would make SQLite's own error say only "unable to open".
+            let _ = std::fs::create_dir_all(folder);
+        }
+        let open = |synchronous: &str| -> Result<Connection, StoreError> {
+            let connection = Connection::open(path).map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+            connection.busy_timeout(BUSY_TIMEOUT)?;
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "synchronous", synchronous)?;
+            connection.pragma_update(None, "foreign_keys", true)?;
+            Ok(connection)
+        };
+
+        let mut outbox = open("FULL")?;
+        schema::migrate(&mut outbox)?;
+        let feed = open("NORMAL")?;
+        // Pages are large; a bigger page cache keeps the indexes they touch in memory.
+        feed.pragma_update(None, "cache_size", -32_000)?;
+        let reads = open("NORMAL")?;
+        reads.pragma_update(None, "query_only", true)?;
+
+        tracing::debug!(path = %path.display(), "cache open");
+        Ok(Store {
+            path: path.to_owned(),
+            feed: Mutex::new(feed),
+            outbox: Mutex::new(outbox),
+            reads: Mutex::new(reads),
+            region,
+        })
+    }
+
+    /// Where the cache lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The region phone numbers are read in.
+    pub fn region(&self) -> Option<Region> {
+        self.region
+    }
+
+    /// Runs SQLite's own consistency check; `Ok(true)` when the file is sound.
+    pub fn integrity_check(&self) -> Result<bool, StoreError> {
+        let reads = self.reads()?;
+        let verdict: String = reads.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        Ok(verdict == "ok")
+    }
+
+    fn feed(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.feed.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    fn outbox_connection(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.outbox.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    fn reads(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.reads.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}

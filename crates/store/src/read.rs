@@ -1,0 +1,255 @@
+//! What the window asks of the cache: who is calling (a screen pop), one record, and a
+//! customer's whole file for the customer pane. All reads use their own connection, so they
+//! never wait for a page being applied or a write being made.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use switchboard_model::{
+    Cart, Conversation, Customer, CustomerId, CustomerSummary, Delivery, IdentityKind, Interaction,
+    Message, Note, Order, Record, Ticket, Transaction, WrapUp,
+};
+
+use crate::identity::normalise;
+use crate::records::{self, Cached};
+use crate::{Store, StoreError};
+
+/// Who an identity points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Lookup {
+    pub kind: IdentityKind,
+    /// The identity as the cache keeps it (E.164 for a phone number).
+    pub value: String,
+    /// Every customer with this identity, in name order: none, one, or several when people
+    /// share it. Several are for the agent to choose from; the cache never picks one.
+    pub candidates: Vec<CustomerSummary>,
+}
+
+/// An order with its deliveries and payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OrderFile {
+    pub order: Order,
+    pub deliveries: Vec<Delivery>,
+    pub transactions: Vec<Transaction>,
+}
+
+/// Everything the cache holds about one customer, as the customer pane shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CustomerFile {
+    pub customer: Customer,
+    /// Open tickets first, then the rest; most recently changed first within each.
+    pub tickets: Vec<Ticket>,
+    /// Newest first.
+    pub orders: Vec<OrderFile>,
+    pub carts: Vec<Cart>,
+    /// Payments and refunds not tied to an order.
+    pub transactions: Vec<Transaction>,
+    pub conversations: Vec<Conversation>,
+    /// Newest first, on every channel.
+    pub interactions: Vec<Interaction>,
+    /// Oldest first, as a thread reads.
+    pub messages: Vec<Message>,
+    /// Newest first.
+    pub notes: Vec<Note>,
+    pub wrap_ups: Vec<WrapUp>,
+    /// Ids of the records in this file with changes the hub has not accepted yet.
+    pub unsent: Vec<String>,
+}
+
+impl Store {
+    /// The customers an identity points at. `raw` is read as `kind` (a phone number in any
+    /// form, in the desk's region when it has no country code).
+    pub fn lookup(&self, kind: IdentityKind, raw: &str) -> Result<Lookup, StoreError> {
+        let value = normalise(kind, raw, self.region())?;
+        Ok(Lookup {
+            kind,
+            candidates: self.candidates(kind, &value)?,
+            value,
+        })
+    }
+
+    /// The customers whose identity of `kind` is exactly `value` (already normalised).
+    pub fn candidates(
+        &self,
+        kind: IdentityKind,
+        value: &str,
+    ) -> Result<Vec<CustomerSummary>, StoreError> {
+        let reads = self.reads()?;
+        let mut statement = reads.prepare_cached(
+            "SELECT r.body FROM identities i JOIN records r ON r.id = i.customer_id
+             WHERE i.kind = ?1 AND i.value = ?2",
+        )?;
+        let rows =
+            statement.query_map(params![kind.as_str(), value], |row| row.get::<_, String>(0))?;
+        let mut found = Vec::new();
+        for body in rows {
+            if let Record::Customer(customer) = serde_json::from_str(&body?)? {
+                found.push(customer.summary());
+            }
+        }
+        found.sort_by(|a, b| {
+            a.display_name
+                .to_lowercase()
+                .cmp(&b.display_name.to_lowercase())
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(found)
+    }
+
+    /// Record `id` as shown, with the hub's version underneath.
+    pub fn record(&self, id: &str) -> Result<Option<(Record, u64)>, StoreError> {
+        let reads = self.reads()?;
+        Ok(records::load(&reads, id)?.map(|Cached { record, version }| (record, version)))
+    }
+
+    /// How many records of each kind the cache holds, for status and tests.
+    pub fn counts(&self) -> Result<HashMap<String, u64>, StoreError> {
+        let reads = self.reads()?;
+        let mut statement =
+            reads.prepare_cached("SELECT kind, COUNT(*) FROM records GROUP BY kind")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)?)))?;
+        let mut counts = HashMap::new();
+        for row in rows {
+            let (kind, count) = row?;
+            counts.insert(kind, count.unsigned_abs());
+        }
+        Ok(counts)
+    }
+
+    /// Every record the cache shows, with its version, in id order: for comparing the cache
+    /// with the hub.
+    pub fn all_records(&self) -> Result<Vec<(Record, u64)>, StoreError> {
+        let reads = self.reads()?;
+        let mut statement =
+            reads.prepare_cached("SELECT body, version FROM records ORDER BY id")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        let mut all = Vec::new();
+        for row in rows {
+            let (body, version) = row?;
+            all.push((serde_json::from_str(&body)?, version.unsigned_abs()));
+        }
+        Ok(all)
+    }
+
+    /// Everything about customer `id`, or `None` when the cache does not have them.
+    pub fn customer_file(&self, id: &CustomerId) -> Result<Option<CustomerFile>, StoreError> {
+        let reads = self.reads()?;
+        let Some(Cached {
+            record: Record::Customer(customer),
+            ..
+        }) = records::load(&reads, id.as_str())?
+        else {
+            return Ok(None);
+        };
+
+        let mut file = CustomerFile {
+            customer,
+            tickets: Vec::new(),
+            orders: Vec::new(),
+            carts: Vec::new(),
+            transactions: Vec::new(),
+            conversations: Vec::new(),
+            interactions: Vec::new(),
+            messages: Vec::new(),
+            notes: Vec::new(),
+            wrap_ups: Vec::new(),
+            unsent: unsent_of(&reads, id)?,
+        };
+        let mut deliveries = Vec::new();
+        let mut transactions = Vec::new();
+        for record in customer_records(&reads, id)? {
+            match record {
+                Record::Ticket(ticket) => file.tickets.push(ticket),
+                Record::Order(order) => file.orders.push(OrderFile {
+                    order,
+                    deliveries: Vec::new(),
+                    transactions: Vec::new(),
+                }),
+                Record::Delivery(delivery) => deliveries.push(delivery),
+                Record::Cart(cart) => file.carts.push(cart),
+                Record::Transaction(transaction) => transactions.push(transaction),
+                Record::Conversation(conversation) => file.conversations.push(conversation),
+                Record::Interaction(interaction) => file.interactions.push(interaction),
+                Record::Message(message) => file.messages.push(message),
+                Record::Note(note) => file.notes.push(note),
+                Record::WrapUp(wrap_up) => file.wrap_ups.push(wrap_up),
+                _ => {}
+            }
+        }
+
+        let positions: HashMap<String, usize> = file
+            .orders
+            .iter()
+            .enumerate()
+            .map(|(index, order)| (order.order.id.to_string(), index))
+            .collect();
+        for delivery in deliveries {
+            if let Some(&index) = positions.get(delivery.order_id.as_str()) {
+                file.orders[index].deliveries.push(delivery);
+            }
+        }
+        for transaction in transactions {
+            let order = transaction
+                .order_id
+                .as_ref()
+                .and_then(|order| positions.get(order.as_str()));
+            match order {
+                Some(&index) => file.orders[index].transactions.push(transaction),
+                None => file.transactions.push(transaction),
+            }
+        }
+
+        // Timestamps are RFC 3339 in UTC, so they sort as text.
+        file.tickets.sort_by(|a, b| {
+            b.status
+                .is_open()
+                .cmp(&a.status.is_open())
+                .then_with(|| b.updated_at.cmp(&a.updated_at))
+        });
+        file.orders
+            .sort_by(|a, b| b.order.placed_at.cmp(&a.order.placed_at));
+        file.interactions
+            .sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        file.messages.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
+        file.notes.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        file.transactions.sort_by(|a, b| b.at.cmp(&a.at));
+        Ok(Some(file))
+    }
+}
+
+/// The records of customer `id` and those that hang from them (messages from conversations,
+/// wrap-ups from interactions).
+fn customer_records(reads: &Connection, id: &CustomerId) -> Result<Vec<Record>, StoreError> {
+    let mut statement = reads.prepare_cached(
+        "SELECT body FROM records WHERE customer_id = ?1 AND kind <> 'customer'
+         UNION ALL
+         SELECT m.body FROM records c JOIN records m ON m.parent_id = c.id
+         WHERE c.customer_id = ?1 AND c.kind IN ('conversation', 'interaction')
+           AND m.kind IN ('message', 'wrap_up')",
+    )?;
+    let rows = statement.query_map([id.as_str()], |row| row.get::<_, String>(0))?;
+    let mut found = Vec::new();
+    for body in rows {
+        found.push(serde_json::from_str(&body?)?);
+    }
+    Ok(found)
+}
+
+/// Which of customer `id`'s records have unsent changes.
+fn unsent_of(reads: &Connection, id: &CustomerId) -> Result<Vec<String>, StoreError> {
+    let mut statement = reads.prepare_cached(
+        "SELECT b.id FROM bases b JOIN records r ON r.id = b.id
+         WHERE r.customer_id = ?1 OR r.id = ?1
+         UNION
+         SELECT b.id FROM bases b JOIN records m ON m.id = b.id
+         JOIN records c ON c.id = m.parent_id WHERE c.customer_id = ?1",
+    )?;
+    let rows = statement.query_map([id.as_str()], |row| row.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,170 @@
+//! Writing the shown state of one record, with the identity index and the search index kept in
+//! step with it, inside whatever transaction the caller holds.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use switchboard_model::{Record, RecordKind};
+
+use crate::StoreError;
+use crate::identity::national_digits;
+
+/// A record as the cache holds it: the shown state and the hub's version underneath.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cached {
+    pub record: Record,
+    pub version: u64,
+}
+
+/// The shown state of record `id`, if the cache has it.
+pub fn load(connection: &Connection, id: &str) -> Result<Option<Cached>, StoreError> {
+    let row: Option<(String, i64)> = connection
+        .prepare_cached("SELECT body, version FROM records WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    row.map(|(body, version)| {
+        Ok(Cached {
+            record: serde_json::from_str(&body)?,
+            version: version.unsigned_abs(),
+        })
+    })
+    .transpose()
+}
+
+/// The hub's version of record `id` as shown, if the cache has it.
+pub fn version(connection: &Connection, id: &str) -> Result<Option<u64>, StoreError> {
+    let version: Option<i64> = connection
+        .prepare_cached("SELECT version FROM records WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    Ok(version.map(i64::unsigned_abs))
+}
+
+/// Stores `record` as shown, over the hub's `version`. `existed` says whether the cache held
+/// the record before, which spares a new record the index clean-up.
+pub fn put(
+    connection: &Connection,
+    record: &Record,
+    version: u64,
+    existed: bool,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(record)?;
+    let rowid: i64 = connection
+        .prepare_cached(
+            "INSERT INTO records (id, kind, customer_id, parent_id, version, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
+                customer_id = excluded.customer_id, parent_id = excluded.parent_id,
+                version = excluded.version, body = excluded.body
+             RETURNING rowid",
+        )?
+        .query_row(
+            params![
+                record.id(),
+                record.kind().as_str(),
+                record.customer_id().map(|id| id.as_str()),
+                parent_of(record),
+                version as i64,
+                body
+            ],
+            |row| row.get(0),
+        )?;
+
+    if let Record::Customer(customer) = record {
+        if existed {
+            connection
+                .prepare_cached("DELETE FROM identities WHERE customer_id = ?1")?
+                .execute([customer.id.as_str()])?;
+        }
+        let mut insert = connection.prepare_cached(
+            "INSERT OR IGNORE INTO identities (kind, value, customer_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for identity in &customer.identities {
+            insert.execute(params![
+                identity.kind.as_str(),
+                identity.value,
+                customer.id.as_str()
+            ])?;
+        }
+    }
+
+    if let Some(text) = search_text(record) {
+        if existed {
+            connection
+                .prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+                .execute([rowid])?;
+        }
+        connection
+            .prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?
+            .execute(params![rowid, text])?;
+    }
+    Ok(())
+}
+
+/// Removes record `id` and everything that indexes it.
+pub fn remove(connection: &Connection, id: &str) -> Result<(), StoreError> {
+    let found: Option<(i64, String)> = connection
+        .prepare_cached("SELECT rowid, kind FROM records WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((rowid, kind)) = found else {
+        return Ok(());
+    };
+    if kind == RecordKind::Customer.as_str() {
+        connection
+            .prepare_cached("DELETE FROM identities WHERE customer_id = ?1")?
+            .execute([id])?;
+    }
+    connection
+        .prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+        .execute([rowid])?;
+    connection
+        .prepare_cached("DELETE FROM records WHERE rowid = ?1")?
+        .execute([rowid])?;
+    Ok(())
+}
+
+/// The record another one hangs from, for the customer pane's joins.
+fn parent_of(record: &Record) -> Option<&str> {
+    match record {
+        Record::Message(message) => Some(message.conversation_id.as_str()),
+        Record::WrapUp(wrap_up) => Some(wrap_up.interaction_id.as_str()),
+        Record::Delivery(delivery) => Some(delivery.order_id.as_str()),
+        Record::Interaction(interaction) => Some(interaction.conversation_id.as_str()),
+        Record::Transaction(transaction) => transaction.order_id.as_ref().map(|id| id.as_str()),
+        Record::Offer(offer) => Some(offer.interaction_id.as_str()),
+        _ => None,
+    }
+}
+
+/// What search finds a record by: a customer's name, company, e-mail addresses and phone
+/// numbers (international and national digits, so that either way of typing finds them); an
+/// order's number; a ticket's subject; a delivery's tracking number. Other kinds are not
+/// searched.
+pub fn search_text(record: &Record) -> Option<String> {
+    match record {
+        Record::Customer(customer) => {
+            let mut text = customer.display_name.clone();
+            if let Some(company) = &customer.company {
+                text.push(' ');
+                text.push_str(company);
+            }
+            for identity in &customer.identities {
+                text.push(' ');
+                match identity.kind {
+                    switchboard_model::IdentityKind::Phone => {
+                        text.push_str(identity.value.trim_start_matches('+'));
+                        if let Some(national) = national_digits(&identity.value) {
+                            text.push(' ');
+                            text.push_str(&national);
+                        }
+                    }
+                    _ => text.push_str(&identity.value),
+                }
+            }
+            Some(text)
+        }
+        Record::Order(order) => Some(order.number.clone()),
+        Record::Ticket(ticket) => Some(ticket.subject.clone()),
+        Record::Delivery(delivery) => Some(delivery.tracking_number.clone()),
+        _ => None,
+    }
+}

@@ -1,0 +1,121 @@
+//! The cache's schema, as append-only migrations: a released migration never changes, a new
+//! one is added at the end.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Schema changes, oldest first.
+const MIGRATIONS: &[&str] = &[
+    // 1: the records the hub sends, the indexes the window reads them through, the outbox of
+    // the agent's writes, and the sync cursor.
+    "
+    -- Every record as the window shows it: the hub's latest state, with the agent's unsent
+    -- changes laid over it. `version` is the hub's version of the state underneath.
+    CREATE TABLE records (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        customer_id TEXT,
+        -- The record this one hangs from: a message's conversation, a wrap-up's interaction,
+        -- a delivery's order, an interaction's conversation.
+        parent_id TEXT,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX records_by_customer ON records (customer_id, kind);
+    CREATE INDEX records_by_parent ON records (parent_id, kind);
+    CREATE INDEX records_by_kind ON records (kind);
+
+    -- Who an identity points at; several customers may share one (a household's landline).
+    CREATE TABLE identities (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        PRIMARY KEY (kind, value, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX identities_by_customer ON identities (customer_id);
+
+    -- Type-ahead search over names, e-mail addresses, phone numbers, order numbers and ticket
+    -- subjects. Its rowid is the record's; contentless, because the text is in `records`.
+    CREATE VIRTUAL TABLE search USING fts5 (
+        text,
+        content = '',
+        contentless_delete = 1,
+        prefix = '1 2 3',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+
+    -- The hub's latest state of a record the agent has unsent changes to; the shown state in
+    -- `records` is this with those changes laid over it. A row exists exactly while the record
+    -- has outbox rows that are not finished. `body` is NULL when the hub has no such record
+    -- (yet, for a create; any more, for a deletion).
+    CREATE TABLE bases (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT
+    ) WITHOUT ROWID;
+
+    -- The agent's writes, in the order they were made, each waiting for the hub or finished.
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        op_id TEXT NOT NULL UNIQUE,
+        record_id TEXT NOT NULL,
+        record_kind TEXT NOT NULL,
+        -- The action, as JSON, so that it can be laid over a newer base again, with who made
+        -- it and when (RFC 3339).
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        made_at TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        -- The exact body sent, every time: the hub recognises a retry by key and body.
+        body TEXT NOT NULL,
+        -- Whether the request must carry If-Match, and which version it names once known.
+        needs_if_match INTEGER NOT NULL,
+        if_match INTEGER,
+        -- pending, conflict, parked, accepted or discarded.
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        hub_status INTEGER,
+        hub_version INTEGER,
+        -- For a conflict: the hub's record as it stands, and its version.
+        theirs TEXT,
+        theirs_version INTEGER
+    );
+    CREATE INDEX outbox_by_record ON outbox (record_id, seq);
+    CREATE INDEX outbox_by_state ON outbox (state, seq);
+
+    -- Single values: the feed cursor, and which hub and tenant the cache holds.
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
+];
+
+/// Brings the schema of `connection` up to date, in one transaction.
+pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let applied: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if applied > known {
+        return Err(StoreError::TooNew {
+            found: applied,
+            known,
+        });
+    }
+    for (index, script) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        transaction.execute_batch(script)?;
+        tracing::info!(version = index + 1, "applied cache schema migration");
+    }
+    transaction.pragma_update(None, "user_version", known)?;
+    transaction.commit()?;
+    Ok(())
+}
