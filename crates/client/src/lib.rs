@@ -7,7 +7,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use switchboard_model::{
-    Customer, CustomerId, CustomerSummary, Health, IdentityKind, LoginAnswer, LoginRequest, Page,
+    ChangePage, Cursor, Customer, CustomerId, CustomerSummary, Health, IdentityKind, LoginAnswer,
+    LoginRequest, Page,
 };
 use url::Url;
 
@@ -62,6 +63,67 @@ impl ClientError {
     }
 }
 
+/// How long the event stream may stay silent before the link counts as dead: the hub sends a
+/// keep-alive every 15 s.
+const STREAM_SILENCE: Duration = Duration::from_secs(40);
+
+/// A write as the sync engine sends it: the request of an outbox row, verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteRequest<'a> {
+    /// `POST`, `PATCH` or `PUT`.
+    pub method: &'a str,
+    /// The route under the hub's base, such as `v1/notes`.
+    pub path: &'a str,
+    /// The JSON body.
+    pub body: &'a str,
+    /// Sent as `Idempotency-Key`, the same on every attempt.
+    pub idempotency_key: &'a str,
+    /// Sent as `If-Match`, when the write updates a version the agent saw.
+    pub if_match: Option<u64>,
+}
+
+/// What the hub answered to a write, whatever the status: the sync engine decides what each
+/// status means for the outbox row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteAnswer {
+    pub status: u16,
+    /// The record's version from the `ETag`, when the answer carries one.
+    pub version: Option<u64>,
+    /// `Retry-After` in seconds, when the hub asked to wait.
+    pub retry_after: Option<u64>,
+    /// The body as sent: the record on success, an error or conflict body otherwise.
+    pub body: String,
+}
+
+/// A live event stream from the hub, read chunk by chunk.
+#[derive(Debug)]
+pub struct EventStream {
+    url: Url,
+    response: reqwest::Response,
+}
+
+impl EventStream {
+    /// The next bytes of the stream; `None` when the hub ended it.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
+        match self.response.chunk().await {
+            Ok(chunk) => Ok(chunk.map(|bytes| bytes.to_vec())),
+            Err(error) => Err(ClientError::Unreachable {
+                url: self.url.to_string(),
+                reason: root_cause(&error),
+            }),
+        }
+    }
+}
+
+/// Reads a version out of an `ETag` such as `"7"` or `W/"7"`.
+pub fn version_of_etag(etag: &str) -> Option<u64> {
+    etag.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .ok()
+}
+
 /// The error body the hub sends with every 4xx and 5xx.
 #[derive(Debug, serde::Deserialize)]
 struct ErrorBody {
@@ -74,6 +136,9 @@ struct ErrorBody {
 pub struct HubClient {
     base: Url,
     http: reqwest::Client,
+    /// For the event stream, which lives for hours: no overall timeout, but a read timeout
+    /// longer than the hub's keep-alive, so that a dead link is still noticed.
+    streams: reqwest::Client,
     timeout: Duration,
     /// The bearer token of the signed-in agent, sent with every request.
     token: Arc<RwLock<Option<String>>>,
@@ -104,9 +169,19 @@ impl HubClient {
                 url: base_url.to_owned(),
                 reason: error.to_string(),
             })?;
+        let streams = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .read_timeout(STREAM_SILENCE)
+            .user_agent(concat!("switchboard-desktop/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| ClientError::Unreachable {
+                url: base_url.to_owned(),
+                reason: error.to_string(),
+            })?;
         Ok(HubClient {
             base,
             http,
+            streams,
             timeout,
             token: Arc::new(RwLock::new(None)),
         })
@@ -223,6 +298,96 @@ impl HubClient {
             .map_err(|_| ClientError::InvalidUrl(id.to_string()))?;
         let response = self.send(url.clone()).await?;
         self.read(url, response).await
+    }
+
+    /// `GET /v1/changes`: the next page of the change feed after `after` (from the start when
+    /// `None`). With `count`, the hub also says how many changes remain, for a progress bar.
+    pub async fn changes(
+        &self,
+        after: Option<&Cursor>,
+        limit: u32,
+        count: bool,
+    ) -> Result<ChangePage, ClientError> {
+        let limit = limit.to_string();
+        let mut pairs = vec![("limit", limit.as_str())];
+        if let Some(after) = after {
+            pairs.push(("after", after.0.as_str()));
+        }
+        if count {
+            pairs.push(("count", "true"));
+        }
+        let url = self.url("v1/changes", &pairs)?;
+        let response = self.send(url.clone()).await?;
+        self.read(url, response).await
+    }
+
+    /// Sends one write and returns the hub's answer whatever its status; only a request that
+    /// got no answer at all is an error.
+    pub async fn write(&self, write: &WriteRequest<'_>) -> Result<WriteAnswer, ClientError> {
+        let url = self.url(write.path, &[])?;
+        let method = Method::from_bytes(write.method.as_bytes())
+            .map_err(|_| ClientError::InvalidUrl(format!("{} {}", write.method, write.path)))?;
+        let mut request = self
+            .authorised(self.http.request(method, url.clone()))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("idempotency-key", write.idempotency_key)
+            .body(write.body.to_owned());
+        if let Some(version) = write.if_match {
+            request = request.header(reqwest::header::IF_MATCH, format!("\"{version}\""));
+        }
+        let response = self.execute(url.clone(), request).await?;
+
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let version = headers
+            .get(reqwest::header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .and_then(version_of_etag);
+        let retry_after = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse().ok());
+        let body = response.text().await.map_err(|error| {
+            if error.is_timeout() {
+                ClientError::Timeout {
+                    url: url.to_string(),
+                    seconds: self.timeout.as_secs(),
+                }
+            } else {
+                ClientError::Unreachable {
+                    url: url.to_string(),
+                    reason: root_cause(&error),
+                }
+            }
+        })?;
+        Ok(WriteAnswer {
+            status,
+            version,
+            retry_after,
+            body,
+        })
+    }
+
+    /// `GET /v1/events`: the tenant's live changes after `after` (from now when `None`).
+    pub async fn events(&self, after: Option<&Cursor>) -> Result<EventStream, ClientError> {
+        let url = self.url("v1/events", &[])?;
+        let mut request = self
+            .authorised(self.streams.get(url.clone()))
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(after) = after {
+            request = request.header("last-event-id", after.0.as_str());
+        }
+        let response = self.execute(url.clone(), request).await?;
+        if !response.status().is_success() {
+            return Err(self
+                .read::<serde_json::Value>(url, response)
+                .await
+                .err()
+                .unwrap_or(ClientError::Decode(
+                    "the event stream answered with no error body".to_owned(),
+                )));
+        }
+        Ok(EventStream { url, response })
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, ClientError> {
