@@ -1,0 +1,532 @@
+//! The sync engine: pulls the hub's change feed into the cache (from zero with progress, then
+//! live from the event stream, polling when the stream is down) and pushes the outbox, one
+//! request in flight per record, the row's operation id as `Idempotency-Key` on every attempt.
+//!
+//! Each step ([`SyncEngine::pull`], [`SyncEngine::push`]) is callable on its own, so that the
+//! simulation drives the engine one step at a time; [`SyncEngine::run`] loops them for the
+//! desktop.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use switchboard_client::{ClientError, WriteRequest};
+use switchboard_model::{Change, ChangePage, Cursor};
+use switchboard_store::{Operation, Outcome, Store, StoreError};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::answer::{Verdict, Wait, judge};
+use crate::backoff::Backoff;
+use crate::hub::{Events, Hub};
+use crate::sse::SseParser;
+use crate::status::{ConnectivityTracker, Contact, Progress, SyncStatus};
+
+/// Why a sync step stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hub(#[from] ClientError),
+    #[error("the hub sent a change that could not be read ({0}); the hub may be a newer version")]
+    BadEvent(String),
+    #[error("the hub wants a new login; sign in again and sync resumes")]
+    SignIn,
+    #[error("a sync task failed: {0}")]
+    Task(String),
+}
+
+/// How the engine paces itself.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Changes asked for per page of the feed.
+    pub page_size: u32,
+    /// Requests in flight at once, each for a different record.
+    pub push_parallel: usize,
+    /// The back-off of failed writes and of reconnects.
+    pub backoff: Backoff,
+    /// How often to poll the feed while the live stream is down.
+    pub poll_every: Duration,
+    /// Seeds the jitter, for runs that must replay exactly; entropy when absent.
+    pub seed: Option<u64>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            page_size: 1_000,
+            push_parallel: 8,
+            backoff: Backoff::default(),
+            poll_every: Duration::from_secs(10),
+            seed: None,
+        }
+    }
+}
+
+/// The time the engine schedules retries by: the wall clock, or a simulation's.
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        switchboard_store::now_ms()
+    }
+}
+
+/// What one pull did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pulled {
+    /// Changes that arrived, whether or not they changed the cache.
+    pub changes: u64,
+    /// Pages fetched.
+    pub pages: u64,
+}
+
+/// What one push round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// Requests sent.
+    pub sent: usize,
+    /// Rows that finished: accepted, conflicting or parked.
+    pub settled: usize,
+    /// Rows that will be sent again later.
+    pub retrying: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    tracker: ConnectivityTracker,
+    progress: Option<Progress>,
+    needs_sign_in: bool,
+    last_error: Option<String>,
+}
+
+/// Keeps one cache and one hub in step.
+#[derive(Debug)]
+pub struct SyncEngine<H: Hub> {
+    store: Arc<Store>,
+    hub: H,
+    config: SyncConfig,
+    clock: Arc<dyn Clock>,
+    rng: Mutex<StdRng>,
+    inner: Mutex<Inner>,
+    status: watch::Sender<SyncStatus>,
+    wake: Notify,
+}
+
+impl<H: Hub> SyncEngine<H> {
+    pub fn new(store: Arc<Store>, hub: H, config: SyncConfig, clock: Arc<dyn Clock>) -> Self {
+        let rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let (status, _) = watch::channel(SyncStatus::default());
+        SyncEngine {
+            store,
+            hub,
+            config,
+            clock,
+            rng: Mutex::new(rng),
+            inner: Mutex::new(Inner::default()),
+            status,
+            wake: Notify::new(),
+        }
+    }
+
+    /// The cache this engine fills.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The status as it changes, for the window.
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    /// Says that the outbox has a new row, so that the push loop sends it now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Says that the agent signed in again: writes held for the login go out.
+    pub fn signed_in(&self) {
+        self.inner().needs_sign_in = false;
+        self.publish();
+        self.wake();
+    }
+
+    /// Pulls every change the hub has after the cache's cursor, page by page, fetching the
+    /// next page while the current one is applied. From an empty cache this is the initial
+    /// sync, and its progress is published.
+    pub async fn pull(&self) -> Result<Pulled, SyncError> {
+        let start = self.store.cursor()?;
+        let initial = start.is_none();
+        let started = Instant::now();
+        if initial {
+            self.inner().progress = Some(Progress::default());
+            self.publish();
+        }
+
+        let mut pulled = Pulled::default();
+        let mut next = Some(self.fetch(start, initial));
+        while let Some(fetching) = next.take() {
+            let page = match fetching.await {
+                Ok(Ok(page)) => page,
+                Ok(Err(error)) => return Err(self.failed(error)),
+                Err(error) => return Err(SyncError::Task(error.to_string())),
+            };
+            self.contact(Contact::Answered);
+            if page.has_more {
+                next = Some(self.fetch(Some(page.cursor.clone()), false));
+            }
+
+            pulled.pages += 1;
+            pulled.changes += page.changes.len() as u64;
+            let store = Arc::clone(&self.store);
+            let applying = tokio::task::spawn_blocking(move || {
+                store
+                    .apply_page(&page.changes, &page.cursor)
+                    .map(|_| page.remaining)
+            });
+            let remaining = match applying.await {
+                Ok(result) => result?,
+                Err(error) => return Err(SyncError::Task(error.to_string())),
+            };
+
+            if initial {
+                let mut inner = self.inner();
+                if let Some(progress) = &mut inner.progress {
+                    progress.done = pulled.changes;
+                    if let Some(remaining) = remaining {
+                        progress.total = Some(remaining);
+                    }
+                    let seconds = started.elapsed().as_secs_f64().max(0.001);
+                    progress.per_second = pulled.changes as f64 / seconds;
+                    progress.finished = next.is_none();
+                }
+                drop(inner);
+                self.publish();
+            }
+        }
+
+        if initial {
+            tracing::info!(
+                changes = pulled.changes,
+                pages = pulled.pages,
+                seconds = started.elapsed().as_secs_f64(),
+                "initial sync done"
+            );
+        }
+        Ok(pulled)
+    }
+
+    fn fetch(
+        &self,
+        after: Option<Cursor>,
+        count: bool,
+    ) -> tokio::task::JoinHandle<Result<ChangePage, ClientError>> {
+        let hub = self.hub.clone();
+        let limit = self.config.page_size;
+        tokio::spawn(async move { hub.changes(after.as_ref(), limit, count).await })
+    }
+
+    /// Follows the live event stream from the cache's cursor until it ends, fails, or
+    /// `stop` turns true. Changes are applied as they come, a chunk's worth per transaction.
+    pub async fn follow(&self, stop: &mut watch::Receiver<bool>) -> Result<Pulled, SyncError> {
+        let cursor = self.store.cursor()?;
+        let mut events = match self.hub.events(cursor.as_ref()).await {
+            Ok(events) => events,
+            Err(error) => return Err(self.failed(error)),
+        };
+        self.inner().tracker.stream(true);
+        self.contact(Contact::Answered);
+
+        let mut parser = SseParser::default();
+        let mut pulled = Pulled::default();
+        let outcome = loop {
+            let chunk = tokio::select! {
+                chunk = events.next_chunk() => chunk,
+                _ = stop.wait_for(|stop| *stop) => break Ok(pulled),
+            };
+            let chunk = match chunk {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break Ok(pulled),
+                Err(error) => break Err(self.failed(error)),
+            };
+
+            let mut changes = Vec::new();
+            for event in parser.push(&chunk) {
+                if event.event != "change" {
+                    continue;
+                }
+                let change: Change = serde_json::from_str(&event.data)
+                    .map_err(|error| SyncError::BadEvent(error.to_string()))?;
+                changes.push(change);
+            }
+            let Some(last) = changes.last() else {
+                continue;
+            };
+            let cursor = last.cursor().clone();
+            pulled.pages += 1;
+            pulled.changes += changes.len() as u64;
+            let store = Arc::clone(&self.store);
+            match tokio::task::spawn_blocking(move || store.apply_page(&changes, &cursor)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => break Err(error.into()),
+                Err(error) => break Err(SyncError::Task(error.to_string())),
+            }
+        };
+        self.inner().tracker.stream(false);
+        self.publish();
+        outcome
+    }
+
+    /// Sends the rows that are ready now, at most `push_parallel` at once and never two of
+    /// one record, and records each answer. Rows that fail go back with a back-off.
+    pub async fn push(&self) -> Result<Pushed, SyncError> {
+        let mut pushed = Pushed::default();
+        if self.inner().needs_sign_in {
+            return Ok(pushed);
+        }
+
+        let ready = self
+            .store
+            .ready(self.clock.now_ms(), self.config.push_parallel.max(1))?;
+        let mut sending = JoinSet::new();
+        for operation in ready {
+            let hub = self.hub.clone();
+            sending.spawn(async move {
+                let answer = hub
+                    .write(&WriteRequest {
+                        method: operation.method.as_str(),
+                        path: &operation.path,
+                        body: &operation.body,
+                        idempotency_key: &operation.op_id,
+                        if_match: operation.if_match,
+                    })
+                    .await;
+                (operation, answer)
+            });
+        }
+
+        let mut first_error = None;
+        while let Some(joined) = sending.join_next().await {
+            let (operation, answer) = joined.map_err(|error| SyncError::Task(error.to_string()))?;
+            pushed.sent += 1;
+            match self.settle(&operation, answer) {
+                Ok(true) => pushed.settled += 1,
+                Ok(false) => pushed.retrying += 1,
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        self.publish();
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(pushed),
+        }
+    }
+
+    /// Records what the hub made of one attempt; `Ok(true)` when the row finished.
+    fn settle(
+        &self,
+        operation: &Operation,
+        answer: Result<switchboard_client::WriteAnswer, ClientError>,
+    ) -> Result<bool, SyncError> {
+        let verdict = match answer {
+            Ok(answer) => {
+                let contact = if answer.status == 429 || answer.status >= 500 {
+                    Contact::Strained
+                } else {
+                    Contact::Answered
+                };
+                self.contact(contact);
+                judge(&answer, operation.record_kind)
+            }
+            Err(error) => {
+                self.contact(Contact::Unreachable);
+                self.inner().last_error = Some(error.to_string());
+                Verdict::Retry {
+                    wait: Wait::Backoff,
+                    error: error.to_string(),
+                }
+            }
+        };
+
+        match verdict {
+            Verdict::Settle(outcome) => {
+                let state = match &outcome {
+                    Outcome::Accepted { .. } => "accepted",
+                    Outcome::Conflict { .. } => "conflict",
+                    Outcome::Parked { .. } => "parked",
+                    Outcome::Retry { .. } => "retry",
+                };
+                tracing::debug!(op_id = %operation.op_id, record = %operation.record_id, state, "write settled");
+                self.store.finish(&operation.op_id, outcome)?;
+                Ok(true)
+            }
+            Verdict::Retry { wait, error } => {
+                let wait = match wait {
+                    Wait::Told(told) => told.min(self.config.backoff.cap),
+                    Wait::Backoff => self
+                        .config
+                        .backoff
+                        .delay(operation.attempts, &mut *self.rng()),
+                };
+                let not_before =
+                    self.clock.now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+                tracing::debug!(op_id = %operation.op_id, attempts = operation.attempts + 1, wait_ms = wait.as_millis() as u64, "write will be retried");
+                self.store
+                    .finish(&operation.op_id, Outcome::Retry { not_before, error })?;
+                Ok(false)
+            }
+            Verdict::SignIn { message } => {
+                tracing::warn!(op_id = %operation.op_id, "the hub refused the token; writes wait for a new login");
+                let mut inner = self.inner();
+                inner.needs_sign_in = true;
+                inner.last_error = Some(message);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Pulls and pushes until `stop` turns true: the desktop's loop.
+    pub async fn run(self: Arc<Self>, stop: watch::Receiver<bool>) {
+        let puller = {
+            let engine = Arc::clone(&self);
+            let stop = stop.clone();
+            tokio::spawn(async move { engine.pull_loop(stop).await })
+        };
+        self.push_loop(stop).await;
+        let _ = puller.await;
+    }
+
+    async fn pull_loop(&self, mut stop: watch::Receiver<bool>) {
+        let mut failures = 0u32;
+        while !*stop.borrow() {
+            // Catch up by paging (from zero on first start), then follow the live stream;
+            // when the stream cannot be had, the next round polls the feed instead.
+            let outcome = match self.pull().await {
+                Ok(_) => self.follow(&mut stop).await.map(drop),
+                Err(error) => Err(error),
+            };
+            let wait = match outcome {
+                Ok(()) => {
+                    failures = 0;
+                    Duration::ZERO
+                }
+                Err(SyncError::SignIn) => self.config.poll_every,
+                Err(error) => {
+                    tracing::debug!(%error, failures, "pull failed; polling after a pause");
+                    failures = failures.saturating_add(1);
+                    let backoff = self.config.backoff.delay(failures, &mut *self.rng());
+                    backoff.min(self.config.poll_every)
+                }
+            };
+            if wait > Duration::ZERO {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|stop| *stop) => {}
+                }
+            }
+        }
+    }
+
+    async fn push_loop(&self, mut stop: watch::Receiver<bool>) {
+        self.publish();
+        while !*stop.borrow() {
+            let outcome = self.push().await;
+            if let Err(error) = &outcome {
+                tracing::warn!(%error, "push round failed");
+            }
+            if matches!(outcome, Ok(pushed) if pushed.sent > 0) {
+                continue;
+            }
+
+            // Nothing to send now: sleep until the next back-off ends, a new row arrives,
+            // or a while passes (to refresh the outbox's age for the window).
+            let now = self.clock.now_ms();
+            let due = self.store.next_due().ok().flatten().unwrap_or(i64::MAX);
+            let wait = Duration::from_millis(u64::try_from(due.saturating_sub(now)).unwrap_or(0))
+                .min(Duration::from_secs(30));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+        }
+    }
+
+    /// Notes a failure talking to the hub and turns it into the step's error.
+    fn failed(&self, error: ClientError) -> SyncError {
+        if error.is_unauthenticated() {
+            let mut inner = self.inner();
+            inner.needs_sign_in = true;
+            inner.last_error = Some(error.to_string());
+            drop(inner);
+            self.publish();
+            return SyncError::SignIn;
+        }
+        let contact = if error.is_unreachable() {
+            Contact::Unreachable
+        } else {
+            Contact::Strained
+        };
+        self.contact(contact);
+        self.inner().last_error = Some(error.to_string());
+        self.publish();
+        SyncError::Hub(error)
+    }
+
+    fn contact(&self, contact: Contact) {
+        let mut inner = self.inner();
+        inner.tracker.record(contact);
+        if contact == Contact::Answered {
+            inner.last_error = None;
+        }
+    }
+
+    /// Sends the status to the window when it changed.
+    fn publish(&self) {
+        let outbox = match self.store.outbox() {
+            Ok(outbox) => outbox,
+            Err(error) => {
+                tracing::warn!(%error, "outbox summary unreadable");
+                return;
+            }
+        };
+        let inner = self.inner();
+        let status = SyncStatus {
+            connectivity: inner.tracker.state(),
+            outbox,
+            progress: inner.progress.clone(),
+            needs_sign_in: inner.needs_sign_in,
+            last_error: inner.last_error.clone(),
+        };
+        drop(inner);
+        self.status.send_if_modified(|current| {
+            let changed = *current != status;
+            *current = status;
+            changed
+        });
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn rng(&self) -> MutexGuard<'_, StdRng> {
+        self.rng.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
