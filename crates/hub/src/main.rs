@@ -44,7 +44,7 @@ struct Options {
     demo: bool,
 
     /// How many customers a demo hub is seeded with.
-    #[arg(long, default_value_t = 200, requires = "demo")]
+    #[arg(long, default_value_t = 3000, requires = "demo")]
     customers: usize,
 
     /// The seed of the demo population; the same seed gives the same customers.

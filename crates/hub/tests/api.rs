@@ -51,8 +51,8 @@ impl Served {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        // Open event streams would hold a graceful stop forever; the scenario is over, so a
-        // hub still busy after a moment is simply dropped.
+        // Streams end when the stop begins, but a client that holds a connection open keeps
+        // it; the scenario is over, so a hub still busy after a moment is simply dropped.
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.task).await;
         self.task.abort();
     }

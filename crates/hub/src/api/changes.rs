@@ -1,9 +1,9 @@
 //! `/v1/changes`: the change feed desktops sync from, from zero or from where they stopped.
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use switchboard_model::ChangePage;
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
@@ -37,7 +37,7 @@ pub struct ChangesParams {
     security(("bearer" = [])),
     params(ChangesParams),
     responses(
-        (status = 200, description = "The next changes and the cursor to continue from", body = ChangePage),
+        (status = 200, description = "The next changes and the cursor to continue from", body = switchboard_model::ChangePage),
         (status = 400, description = "A parameter is invalid; the message names it", body = ErrorBody),
     )
 )]
@@ -45,17 +45,18 @@ pub async fn list(
     State(state): State<HubState>,
     caller: Caller,
     Query(params): Query<ChangesParams>,
-) -> Result<Json<ChangePage>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = page_limit(params.limit, DEFAULT_CHANGES, MAX_CHANGES)?;
     let after = parse_cursor(params.after.as_deref(), "after")?;
-    let mut page = state
+    let remaining = match params.count {
+        true => Some(state.db.changes_after(caller.tenant(), after).await?),
+        false => None,
+    };
+    let page = state
         .db
-        .changes(caller.tenant(), after, limit as usize)
+        .changes_json(caller.tenant(), after, limit as usize, remaining)
         .await?;
-    if params.count {
-        page.remaining = Some(state.db.changes_after(caller.tenant(), after).await?);
-    }
-    Ok(Json(page))
+    Ok(([(header::CONTENT_TYPE, "application/json")], page).into_response())
 }
 
 /// Reads a change-feed cursor given in `field`; absent or empty means the start.

@@ -157,6 +157,9 @@ const MIGRATIONS: &[&str] = &[
         started_seq BIGINT NOT NULL,
         expires_at BIGINT NOT NULL
     )",
+    // 4: the small kinds (agents, queues) in id order without reading every record: routing
+    // asks for them every second, and at a million customers the scan took a second each.
+    "CREATE INDEX records_by_kind_and_id ON records (tenant_id, kind, id)",
 ];
 
 impl Database {
@@ -189,11 +192,14 @@ impl Database {
                     Box::pin(async move {
                         // WAL lets readers proceed while a write commits; NORMAL is durable
                         // across process crashes in WAL mode. Writers wait for each other
-                        // rather than fail.
+                        // rather than fail. Reading through a memory map (and a larger page
+                        // cache) spares a system call per page, which was most of the cost of
+                        // serving a desk's initial sync.
                         connection
                             .execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;
+                                 PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -16000;",
                             )
                             .await?;
                         Ok(())
