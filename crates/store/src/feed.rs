@@ -9,7 +9,7 @@
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use switchboard_model::{Change, Cursor};
 
-use crate::records::{self, Cached};
+use crate::records::{self, Cached, SearchBatch};
 use crate::{Store, StoreError, outbox};
 
 /// What applying one page did.
@@ -80,13 +80,18 @@ impl Store {
         let transaction = feed.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
         let mut applied = Applied::default();
+        let mut search = SearchBatch::default();
+        // Without unsent writes (the whole of an initial sync, most of the time after) no
+        // change needs the look for a base.
+        let unsent = outbox::has_bases(&transaction)?;
         for change in changes {
-            match apply_change(&transaction, change)? {
+            match apply_change(&transaction, change, unsent, &mut search)? {
                 Effect::Applied => applied.applied += 1,
                 Effect::Rebased => applied.rebased += 1,
                 Effect::Skipped => applied.skipped += 1,
             }
         }
+        search.write(&transaction)?;
 
         // Cursors only move forward: a page that arrives late (a retry that crossed a newer
         // one) cannot take the cache back.
@@ -106,22 +111,32 @@ enum Effect {
     Skipped,
 }
 
-fn apply_change(transaction: &Transaction<'_>, change: &Change) -> Result<Effect, StoreError> {
-    let (id, incoming) = match change {
-        Change::Upsert {
-            version, record, ..
-        } => (
-            record.id(),
-            Some(Cached {
-                record: (**record).clone(),
-                version: *version,
-            }),
-        ),
-        Change::Delete { id, .. } => (id.as_str(), None),
+fn apply_change(
+    transaction: &Transaction<'_>,
+    change: &Change,
+    unsent: bool,
+    search: &mut SearchBatch,
+) -> Result<Effect, StoreError> {
+    let id = match change {
+        Change::Upsert { record, .. } => record.id(),
+        Change::Delete { id, .. } => id.as_str(),
     };
 
     // The agent has unsent changes to this record: the change becomes their new base.
-    if let Some(base) = outbox::base(transaction, id)? {
+    if let Some(base) = unsent
+        .then(|| outbox::base(transaction, id))
+        .transpose()?
+        .flatten()
+    {
+        let incoming = match change {
+            Change::Upsert {
+                version, record, ..
+            } => Some(Cached {
+                record: (**record).clone(),
+                version: *version,
+            }),
+            Change::Delete { .. } => None,
+        };
         let newer = match &incoming {
             Some(cached) => cached.version > base.version,
             None => base.record.is_some(),
@@ -144,18 +159,20 @@ fn apply_change(transaction: &Transaction<'_>, change: &Change) -> Result<Effect
     }
 
     let held = records::version(transaction, id)?;
-    match incoming {
-        Some(cached) => {
-            if held.is_some_and(|held| held >= cached.version) {
+    match change {
+        Change::Upsert {
+            version, record, ..
+        } => {
+            if held.is_some_and(|held| held >= *version) {
                 return Ok(Effect::Skipped);
             }
-            records::put(transaction, &cached.record, cached.version, held.is_some())?;
+            records::put_gathering(transaction, record, *version, held.is_some(), search)?;
         }
-        None => {
+        Change::Delete { .. } => {
             if held.is_none() {
                 return Ok(Effect::Skipped);
             }
-            records::remove(transaction, id)?;
+            records::remove_gathering(transaction, id, search)?;
         }
     }
     Ok(Effect::Applied)

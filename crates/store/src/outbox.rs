@@ -629,6 +629,13 @@ pub(crate) fn base(connection: &Connection, record_id: &str) -> Result<Option<Ba
     .transpose()
 }
 
+/// Whether any record has unsent changes.
+pub(crate) fn has_bases(connection: &Connection) -> Result<bool, StoreError> {
+    Ok(connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM bases)")?
+        .query_row([], |row| row.get(0))?)
+}
+
 /// Stores the hub's state of `record_id` under its unsent changes: `cached`, or none.
 pub(crate) fn set_base(
     connection: &Connection,

@@ -38,6 +38,39 @@ pub fn version(connection: &Connection, id: &str) -> Result<Option<u64>, StoreEr
     Ok(version.map(i64::unsigned_abs))
 }
 
+/// Search index entries to write at the end of a transaction.
+///
+/// FTS5 keeps new entries in memory and writes them out whenever another statement of the
+/// transaction opens a savepoint, which every upsert does; interleaving search inserts with
+/// record writes therefore made one tiny index segment per record (and endless merging). A page
+/// of changes gathers its entries here and writes them together after its records.
+#[derive(Debug, Default)]
+pub struct SearchBatch {
+    removed: Vec<i64>,
+    added: Vec<(i64, String)>,
+}
+
+impl SearchBatch {
+    /// Writes the gathered entries: removals first, so that a record's new text replaces its
+    /// old one.
+    pub fn write(self, connection: &Connection) -> Result<(), StoreError> {
+        if !self.removed.is_empty() {
+            let mut delete = connection.prepare_cached("DELETE FROM search WHERE rowid = ?1")?;
+            for rowid in self.removed {
+                delete.execute([rowid])?;
+            }
+        }
+        if !self.added.is_empty() {
+            let mut insert =
+                connection.prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?;
+            for (rowid, text) in self.added {
+                insert.execute(params![rowid, text])?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Stores `record` as shown, over the hub's `version`. `existed` says whether the cache held
 /// the record before, which spares a new record the index clean-up.
 pub fn put(
@@ -46,27 +79,45 @@ pub fn put(
     version: u64,
     existed: bool,
 ) -> Result<(), StoreError> {
+    let mut search = SearchBatch::default();
+    put_gathering(connection, record, version, existed, &mut search)?;
+    search.write(connection)
+}
+
+/// [`put`], with the record's search entry gathered into `search` for the caller to write.
+pub fn put_gathering(
+    connection: &Connection,
+    record: &Record,
+    version: u64,
+    existed: bool,
+    search: &mut SearchBatch,
+) -> Result<(), StoreError> {
     let body = serde_json::to_string(record)?;
-    let rowid: i64 = connection
-        .prepare_cached(
-            "INSERT INTO records (id, kind, customer_id, parent_id, version, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
-                customer_id = excluded.customer_id, parent_id = excluded.parent_id,
-                version = excluded.version, body = excluded.body
-             RETURNING rowid",
-        )?
-        .query_row(
-            params![
-                record.id(),
-                record.kind().as_str(),
-                record.customer_id().map(|id| id.as_str()),
-                parent_of(record),
-                version as i64,
-                body
-            ],
-            |row| row.get(0),
-        )?;
+    // A record new to the cache (most of an initial sync) takes the plain insert; an upsert
+    // costs a statement journal per row.
+    let statement = if existed {
+        "INSERT INTO records (id, kind, customer_id, parent_id, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
+            customer_id = excluded.customer_id, parent_id = excluded.parent_id,
+            version = excluded.version, body = excluded.body
+         RETURNING rowid"
+    } else {
+        "INSERT INTO records (id, kind, customer_id, parent_id, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         RETURNING rowid"
+    };
+    let rowid: i64 = connection.prepare_cached(statement)?.query_row(
+        params![
+            record.id(),
+            record.kind().as_str(),
+            record.customer_id().map(|id| id.as_str()),
+            parent_of(record),
+            version as i64,
+            body
+        ],
+        |row| row.get(0),
+    )?;
 
     if let Record::Customer(customer) = record {
         if existed {
@@ -88,19 +139,26 @@ pub fn put(
 
     if let Some(text) = search_text(record) {
         if existed {
-            connection
-                .prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-                .execute([rowid])?;
+            search.removed.push(rowid);
         }
-        connection
-            .prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?
-            .execute(params![rowid, text])?;
+        search.added.push((rowid, text));
     }
     Ok(())
 }
 
 /// Removes record `id` and everything that indexes it.
 pub fn remove(connection: &Connection, id: &str) -> Result<(), StoreError> {
+    let mut search = SearchBatch::default();
+    remove_gathering(connection, id, &mut search)?;
+    search.write(connection)
+}
+
+/// [`remove`], with the search entry's removal gathered into `search`.
+pub fn remove_gathering(
+    connection: &Connection,
+    id: &str,
+    search: &mut SearchBatch,
+) -> Result<(), StoreError> {
     let found: Option<(i64, String)> = connection
         .prepare_cached("SELECT rowid, kind FROM records WHERE id = ?1")?
         .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -113,9 +171,9 @@ pub fn remove(connection: &Connection, id: &str) -> Result<(), StoreError> {
             .prepare_cached("DELETE FROM identities WHERE customer_id = ?1")?
             .execute([id])?;
     }
-    connection
-        .prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-        .execute([rowid])?;
+    // An entry gathered for this record earlier in the batch must not outlive it.
+    search.added.retain(|(added, _)| *added != rowid);
+    search.removed.push(rowid);
     connection
         .prepare_cached("DELETE FROM records WHERE rowid = ?1")?
         .execute([rowid])?;

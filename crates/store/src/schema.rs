@@ -25,7 +25,6 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX records_by_customer ON records (customer_id, kind);
     CREATE INDEX records_by_parent ON records (parent_id, kind);
-    CREATE INDEX records_by_kind ON records (kind);
 
     -- Who an identity points at; several customers may share one (a household's landline).
     CREATE TABLE identities (

@@ -1,0 +1,316 @@
+//! The cache on a real SQLite file: screen-pop lookups that never pick one of several
+//! customers, type-ahead, and the outbox's promises (a pulled change never overwrites an
+//! unsent one, a conflict keeps both versions, a page applied twice changes nothing).
+
+use switchboard_model::{
+    AgentId, Change, Cursor, CustomerId, IdentityKind, Priority, Record, TicketChange, TicketId,
+};
+use switchboard_store::feed::Origin;
+use switchboard_store::{Action, Actor, OpState, Outcome, Region, Store};
+
+fn customer(id: u64, name: &str, phone: &str, email: &str) -> Record {
+    serde_json::from_value(serde_json::json!({
+        "kind": "customer",
+        "record": {
+            "id": CustomerId::from_number(id),
+            "display_name": name,
+            "company": null,
+            "language": "en-GB",
+            "city": "Leeds",
+            "country": "GB",
+            "tier": "standard",
+            "created_at": "2026-01-01T09:00:00Z",
+            "updated_at": "2026-01-01T09:00:00Z",
+            "identities": [
+                {"kind": "phone", "value": phone, "label": "mobile", "primary": true},
+                {"kind": "email", "value": email, "label": null, "primary": true}
+            ]
+        }
+    }))
+    .expect("a customer record")
+}
+
+fn ticket(id: u64, customer: u64, subject: &str, version: u64) -> Record {
+    serde_json::from_value(serde_json::json!({
+        "kind": "ticket",
+        "record": {
+            "id": TicketId::from_number(id),
+            "customer_id": CustomerId::from_number(customer),
+            "subject": subject,
+            "status": "open",
+            "priority": "normal",
+            "assignee": null,
+            "comments": [],
+            "created_at": "2026-11-30T09:00:00Z",
+            "updated_at": "2026-11-30T09:00:00Z",
+            "version": version
+        }
+    }))
+    .expect("a ticket record")
+}
+
+fn upsert(seq: u64, version: u64, record: Record) -> Change {
+    Change::Upsert {
+        cursor: Cursor(seq.to_string()),
+        version,
+        record: Box::new(record),
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let store =
+        Store::open(&folder.path().join("cache.db"), Region::parse("GB")).expect("the cache opens");
+    store
+        .bind(&Origin {
+            hub: "http://hub.test".to_owned(),
+            tenant: "ten_1".to_owned(),
+        })
+        .expect("the cache binds to its hub");
+    (folder, store)
+}
+
+fn actor() -> Actor {
+    Actor {
+        agent: AgentId::from_number(1),
+        now: "2026-12-04T10:00:00Z".to_owned(),
+    }
+}
+
+#[test]
+fn a_shared_number_returns_every_customer_and_national_forms_find_them() {
+    let (_folder, store) = open();
+    let page = vec![
+        upsert(
+            1,
+            1,
+            customer(1, "Ana Souza", "+447700900123", "ana@example.com"),
+        ),
+        upsert(
+            2,
+            1,
+            customer(2, "Ben Souza", "+447700900123", "ben@example.com"),
+        ),
+        upsert(
+            3,
+            1,
+            customer(3, "Carla Reyes", "+447700900456", "carla@example.com"),
+        ),
+    ];
+    store
+        .apply_page(&page, &Cursor("3".to_owned()))
+        .expect("the page applies");
+
+    let shared = store
+        .lookup(IdentityKind::Phone, "07700 900123")
+        .expect("a national number is read in the desk's region");
+    let names: Vec<&str> = shared
+        .candidates
+        .iter()
+        .map(|candidate| candidate.display_name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Ana Souza", "Ben Souza"],
+        "both people on the number are offered, none is picked"
+    );
+
+    let one = store
+        .lookup(IdentityKind::Email, " Carla@Example.COM ")
+        .expect("an e-mail lookup");
+    assert_eq!(
+        one.candidates.len(),
+        1,
+        "an e-mail is matched whatever its case"
+    );
+
+    let typed = store.search("sou", 10).expect("type-ahead");
+    assert_eq!(typed.len(), 2, "a prefix of a surname finds both Souzas");
+    let by_digits = store
+        .search("07700 900 4", 10)
+        .expect("type-ahead by number");
+    assert_eq!(
+        by_digits.first().map(|hit| hit.title.as_str()),
+        Some("Carla Reyes"),
+        "a number typed the national way finds its customer"
+    );
+}
+
+#[test]
+fn a_pulled_change_is_laid_under_an_unsent_edit_and_a_conflict_keeps_both() {
+    let (_folder, store) = open();
+    let ticket_id = TicketId::from_number(9).as_str().to_owned();
+    store
+        .apply_page(
+            &[
+                upsert(
+                    1,
+                    1,
+                    customer(1, "Ana Souza", "+447700900123", "ana@example.com"),
+                ),
+                upsert(2, 3, ticket(9, 1, "Parcel late", 3)),
+            ],
+            &Cursor("2".to_owned()),
+        )
+        .expect("the first page applies");
+
+    // The agent raises the priority while offline.
+    let acted = store
+        .act(
+            Action::ChangeTicket {
+                id: TicketId::from_number(9),
+                change: TicketChange {
+                    subject: None,
+                    status: None,
+                    priority: Some(Priority::Urgent),
+                    assignee: None,
+                },
+            },
+            &actor(),
+        )
+        .expect("the edit is queued");
+
+    // Another agent renames the ticket at the hub; the pull brings it in.
+    let applied = store
+        .apply_page(
+            &[upsert(
+                3,
+                4,
+                ticket(9, 1, "Parcel late: courier says delivered", 4),
+            )],
+            &Cursor("3".to_owned()),
+        )
+        .expect("the second page applies");
+    assert_eq!(applied.rebased, 1, "the change became the edit's new base");
+    let Some((Record::Ticket(shown), _)) = store.record(&ticket_id).expect("a read") else {
+        panic!("the ticket is cached");
+    };
+    assert_eq!(
+        (shown.subject.as_str(), shown.priority),
+        ("Parcel late: courier says delivered", Priority::Urgent),
+        "the window shows the hub's subject with the agent's unsent priority over it"
+    );
+
+    // The same page again changes nothing, and the cursor does not go back.
+    let again = store
+        .apply_page(
+            &[upsert(2, 3, ticket(9, 1, "Parcel late", 3))],
+            &Cursor("2".to_owned()),
+        )
+        .expect("a stale page applies");
+    assert_eq!(
+        (again.applied, again.rebased, again.cursor),
+        (0, 0, 3),
+        "an older page is skipped and the cursor stays"
+    );
+
+    // The hub refuses the edit as stale: a conflict, with both versions kept.
+    let ready = store.ready(i64::MAX, 10).expect("the ready rows");
+    assert_eq!(ready.len(), 1, "the edit is ready to send");
+    assert_eq!(
+        ready[0].if_match,
+        Some(3),
+        "the edit is sent on the version the agent saw"
+    );
+    store
+        .finish(
+            &acted.op_id,
+            Outcome::Conflict {
+                version: 4,
+                theirs: ticket(9, 1, "Parcel late: courier says delivered", 4),
+                message: "the record changed since you read it".to_owned(),
+            },
+        )
+        .expect("the conflict is recorded");
+    let conflicts = store.entries(&[OpState::Conflict]).expect("the conflicts");
+    assert_eq!(conflicts.len(), 1, "the row waits for the agent");
+    assert_eq!(
+        conflicts[0].theirs_version,
+        Some(4),
+        "the hub's version is kept to show beside the agent's"
+    );
+
+    // The agent keeps theirs: it goes again on the hub's version.
+    store.keep_mine(&acted.op_id).expect("keep mine");
+    let ready = store.ready(i64::MAX, 10).expect("the ready rows");
+    assert_eq!(
+        ready[0].if_match,
+        Some(4),
+        "kept edits are sent on the version the hub holds"
+    );
+    store
+        .finish(
+            &acted.op_id,
+            Outcome::Accepted {
+                version: 5,
+                record: ticket(9, 1, "Parcel late: courier says delivered", 5),
+            },
+        )
+        .expect("the acceptance is recorded");
+    assert_eq!(
+        store.outbox().expect("the summary").pending,
+        0,
+        "nothing is left to send"
+    );
+    let (_, version) = store
+        .record(&ticket_id)
+        .expect("a read")
+        .expect("the ticket is cached");
+    assert_eq!(version, 5, "the cache holds the hub's accepted version");
+}
+
+#[test]
+fn a_write_refused_by_the_hub_is_parked_and_never_dropped() {
+    let (_folder, store) = open();
+    store
+        .apply_page(
+            &[upsert(
+                1,
+                1,
+                customer(1, "Ana Souza", "+447700900123", "ana@example.com"),
+            )],
+            &Cursor("1".to_owned()),
+        )
+        .expect("the page applies");
+    let acted = store
+        .act(
+            Action::AddNote(switchboard_model::NewNote {
+                id: None,
+                customer_id: CustomerId::from_number(1),
+                interaction_id: None,
+                body: "Wants a refund".to_owned(),
+            }),
+            &actor(),
+        )
+        .expect("the note is queued");
+    store
+        .finish(
+            &acted.op_id,
+            Outcome::Parked {
+                status: 422,
+                message: "customer_id: does not exist on this hub".to_owned(),
+            },
+        )
+        .expect("the refusal is recorded");
+
+    let parked = store.entries(&[OpState::Parked]).expect("the parked rows");
+    assert_eq!(
+        parked[0].last_error.as_deref(),
+        Some("customer_id: does not exist on this hub"),
+        "the hub's message is kept for the agent"
+    );
+    assert!(
+        store
+            .ready(i64::MAX, 10)
+            .expect("the ready rows")
+            .is_empty(),
+        "a parked row is not sent again by itself"
+    );
+    store.retry_parked(&acted.op_id).expect("the agent retries");
+    assert_eq!(
+        store.ready(i64::MAX, 10).expect("the ready rows").len(),
+        1,
+        "a retried row goes again"
+    );
+    assert!(store.integrity_check().expect("the check runs"));
+}
