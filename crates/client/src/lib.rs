@@ -160,24 +160,18 @@ impl HubClient {
             base.set_path(&path);
         }
 
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .user_agent(concat!("switchboard-desktop/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| ClientError::Unreachable {
-                url: base_url.to_owned(),
-                reason: error.to_string(),
-            })?;
-        let streams = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(STREAM_SILENCE)
-            .user_agent(concat!("switchboard-desktop/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| ClientError::Unreachable {
-                url: base_url.to_owned(),
-                reason: error.to_string(),
-            })?;
+        let build = |builder: reqwest::ClientBuilder| {
+            builder
+                .connect_timeout(timeout)
+                .user_agent(concat!("switchboard-desktop/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|error| ClientError::Unreachable {
+                    url: base_url.to_owned(),
+                    reason: error.to_string(),
+                })
+        };
+        let http = build(reqwest::Client::builder().timeout(timeout))?;
+        let streams = build(reqwest::Client::builder().read_timeout(STREAM_SILENCE))?;
         Ok(HubClient {
             base,
             http,

@@ -10,6 +10,10 @@ use switchboard_store::Outcome;
 
 /// What to do with an outbox row after an attempt.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one verdict lives briefly per answer; boxing would only add an allocation"
+)]
 pub enum Verdict {
     /// Record this outcome in the outbox.
     Settle(Outcome),

@@ -36,6 +36,10 @@ const CI_SEEDS: u64 = 150;
 const STEPS: usize = 60;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::print_stderr,
+    reason = "the bench command reads how many faults the seeds injected"
+)]
 async fn the_outbox_and_the_feed_keep_their_guarantees_under_seeded_faults() -> anyhow::Result<()> {
     let template = Template::make().await?;
     let seeds: Vec<u64> = match std::env::var("SIM_SEED") {
