@@ -1,6 +1,7 @@
-//! `cargo xtask bench hub`: how much one hub holds on this machine, per database. Builds the
-//! hub and the load generator in release mode, runs the load against a fresh hub on SQLite
-//! and on a private PostgreSQL, and keeps each report in `artifacts/bench/`.
+//! `cargo xtask bench`: figures, never pass or fail on time. `hub` loads a release hub on
+//! SQLite and on a private PostgreSQL; `cache` syncs a desk's cache from a hub of a million
+//! customers and times screen pops and type-ahead; `sync` runs the fault simulation over
+//! thousands of seeds and the kill harness hundreds of times. Reports go to `artifacts/bench/`.
 
 use anyhow::{Context, bail};
 
@@ -8,15 +9,81 @@ use crate::process::{Step, cargo};
 use crate::{install, root, say, target_dir};
 
 pub fn bench(args: &[String]) -> anyhow::Result<()> {
-    let Some((what, rest)) = args.split_first() else {
-        bail!(
-            "usage: cargo xtask bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--customers N]"
-        );
-    };
-    if what != "hub" {
-        bail!("unknown benchmark {what:?}; the one there is: hub");
+    match args.split_first() {
+        Some((what, rest)) if what == "hub" => hub(rest),
+        Some((what, rest)) if what == "cache" => cache(rest),
+        Some((what, rest)) if what == "sync" => sync(rest),
+        _ => bail!(
+            "usage: cargo xtask bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--customers N]\n       cargo xtask bench cache [--customers N]\n       cargo xtask bench sync [--seeds N] [--kills N]"
+        ),
     }
+}
 
+/// The desk's cache at scale: the seeded hub's data folder is kept in `target/` between runs,
+/// because seeding a million customers takes a while and is not what is measured.
+fn cache(args: &[String]) -> anyhow::Result<()> {
+    let customers = match args {
+        [] => "1000000".to_owned(),
+        [flag, count] if flag == "--customers" => count.clone(),
+        other => bail!("unknown options {other:?} for bench cache"),
+    };
+    let release = build_release()?;
+    let data = target_dir().join("bench-hub-data").join(&customers);
+    let (ok, lines) = Step::new(
+        &release.join("switchboard-bench-cache").to_string_lossy(),
+        &["--customers", &customers],
+    )
+    .arg("--hub-binary")
+    .arg(release.join("switchboard-hub"))
+    .arg("--hub-data")
+    .arg(&data)
+    .run_tee()?;
+    let report = lines.last().cloned().unwrap_or_default();
+    if !ok || !report.starts_with('{') {
+        bail!("the cache benchmark failed");
+    }
+    let reports = root().join("artifacts").join("bench");
+    std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
+    std::fs::write(
+        reports.join(format!("cache-{customers}.json")),
+        format!("{report}\n"),
+    )
+    .context("saving the report")?;
+    Ok(())
+}
+
+/// The sync guarantees at length: the same tests CI runs, with many more seeds and kills.
+fn sync(args: &[String]) -> anyhow::Result<()> {
+    let mut seeds = "3000".to_owned();
+    let mut kills = "150".to_owned();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let value = rest
+            .next()
+            .with_context(|| format!("{arg} needs a number"))?;
+        match arg.as_str() {
+            "--seeds" => seeds = value.clone(),
+            "--kills" => kills = value.clone(),
+            other => bail!("unknown option {other:?} for bench sync"),
+        }
+    }
+    cargo(&[
+        "test",
+        "-p",
+        "switchboard-sync",
+        "--test",
+        "simulation",
+        "--test",
+        "kill",
+        "--",
+        "--nocapture",
+    ])
+    .env("SIM_SEEDS", &seeds)
+    .env("KILL_ROUNDS", &kills)
+    .run()
+}
+
+fn hub(rest: &[String]) -> anyhow::Result<()> {
     let mut databases = vec!["sqlite", "postgres"];
     let mut passed: Vec<String> = Vec::new();
     let mut rest = rest.iter();
@@ -42,17 +109,7 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
     }
 
     install::test_packages()?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "switchboard-hub",
-        "-p",
-        "switchboard-bench",
-    ])
-    .run()?;
-
-    let release = target_dir().join("release");
+    let release = build_release()?;
     let reports = root().join("artifacts").join("bench");
     std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
 
@@ -96,6 +153,20 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         say(&format!("xtask: {line}"));
     }
     Ok(())
+}
+
+/// Builds the hub and the benchmarks' programs with the release profile; returns their folder.
+fn build_release() -> anyhow::Result<std::path::PathBuf> {
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "switchboard-hub",
+        "-p",
+        "switchboard-bench",
+    ])
+    .run()?;
+    Ok(target_dir().join("release"))
 }
 
 fn strings(args: &[&str]) -> Vec<String> {

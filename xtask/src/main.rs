@@ -3,7 +3,8 @@
 //! is missing first (Debian packages, npm packages, tauri-driver).
 //!
 //! Other commands: `setup` (install only), `bindings` (regenerate the TypeScript IPC bindings),
-//! `bundle` (build .deb and .rpm packages), `bench hub` (load a release hub and report).
+//! `bundle` (build .deb and .rpm packages), `bench hub|cache|sync` (figures, kept in
+//! artifacts/bench).
 
 mod bench;
 mod install;
@@ -24,9 +25,13 @@ commands:
   setup          install what the two commands above need, and nothing else
   bindings       regenerate ui/src/lib/ipc/bindings.ts from the Rust IPC definitions
   bundle         build the desktop's .deb and .rpm packages
-  bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--seconds N]
-            [--customers N]
-                 load a release hub with live streams and writes; reports to artifacts/bench";
+  bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--customers N]
+                 load a release hub with live streams and writes; reports to artifacts/bench
+  bench cache [--customers N]
+                 sync a desk's cache from a hub of N customers (a million by default), then
+                 time screen-pop lookups and type-ahead; report to artifacts/bench
+  bench sync [--seeds N] [--kills N]
+                 the fault simulation over N seeds (3000) and N SIGKILLs (150)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

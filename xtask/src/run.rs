@@ -18,7 +18,7 @@ enum Ending {
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut listen = "127.0.0.1:7300".to_owned();
-    let mut customers = "200".to_owned();
+    let mut customers = "3000".to_owned();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
