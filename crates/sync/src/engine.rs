@@ -427,14 +427,17 @@ impl<H: Hub> SyncEngine<H> {
         while !*stop.borrow() {
             // Catch up by paging (from zero on first start), then follow the live stream;
             // when the stream cannot be had, the next round polls the feed instead.
+            let round = Instant::now();
             let outcome = match self.pull().await {
                 Ok(_) => self.follow(&mut stop).await.map(drop),
                 Err(error) => Err(error),
             };
             let wait = match outcome {
+                // A stream that the hub (or a proxy) ends at once would otherwise have the
+                // desk asking again in a tight loop.
                 Ok(()) => {
                     failures = 0;
-                    Duration::ZERO
+                    Duration::from_secs(1).saturating_sub(round.elapsed())
                 }
                 Err(SyncError::SignIn) => self.config.poll_every,
                 Err(error) => {
@@ -465,11 +468,19 @@ impl<H: Hub> SyncEngine<H> {
             }
 
             // Nothing to send now: sleep until the next back-off ends, a new row arrives,
-            // or a while passes (to refresh the outbox's age for the window).
+            // or a while passes (to refresh the outbox's age for the window). Rows held for
+            // a login, or a cache that failed, wait for a wake-up or the while, since their
+            // back-off may long have passed.
             let now = self.clock.now_ms();
-            let due = self.store.next_due().ok().flatten().unwrap_or(i64::MAX);
-            let wait = Duration::from_millis(u64::try_from(due.saturating_sub(now)).unwrap_or(0))
-                .min(Duration::from_secs(30));
+            let idle = Duration::from_secs(30);
+            let wait = if self.inner().needs_sign_in {
+                idle
+            } else if outcome.is_err() {
+                Duration::from_secs(1)
+            } else {
+                let due = self.store.next_due().ok().flatten().unwrap_or(i64::MAX);
+                Duration::from_millis(u64::try_from(due.saturating_sub(now)).unwrap_or(0)).min(idle)
+            };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.wake.notified() => {}

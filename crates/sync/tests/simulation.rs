@@ -30,7 +30,7 @@ use switchboard_sync::{Backoff, Clock, Events, Hub, SyncConfig, SyncEngine};
 use tokio::net::TcpListener;
 
 /// Seeds CI runs; the bench command raises it with `SIM_SEEDS`.
-const CI_SEEDS: u64 = 150;
+const CI_SEEDS: u64 = 300;
 
 /// Steps of workload and faults per seed.
 const STEPS: usize = 60;
