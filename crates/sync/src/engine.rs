@@ -153,6 +153,8 @@ impl<H: Hub> SyncEngine<H> {
 
     /// Says that the outbox has a new row, so that the push loop sends it now.
     pub fn wake(&self) {
+        // The window shows the new row as pending at once, not only once a push round ends.
+        self.publish();
         self.wake.notify_one();
     }
 
@@ -218,9 +220,8 @@ impl<H: Hub> SyncEngine<H> {
                     progress.per_second = pulled.changes as f64 / seconds;
                     progress.finished = next.is_none();
                 }
-                drop(inner);
-                self.publish();
             }
+            self.publish();
         }
 
         if initial {
@@ -291,7 +292,7 @@ impl<H: Hub> SyncEngine<H> {
             pulled.changes += changes.len() as u64;
             let store = Arc::clone(&self.store);
             match tokio::task::spawn_blocking(move || store.apply_page(&changes, &cursor)).await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(_)) => self.publish(),
                 Ok(Err(error)) => break Err(error.into()),
                 Err(error) => break Err(SyncError::Task(error.to_string())),
             }
@@ -527,10 +528,18 @@ impl<H: Hub> SyncEngine<H> {
                 return;
             }
         };
+        let cursor = match self.store.cursor() {
+            Ok(cursor) => cursor.map(|cursor| cursor.0),
+            Err(error) => {
+                tracing::warn!(%error, "cache cursor unreadable");
+                return;
+            }
+        };
         let inner = self.inner();
         let status = SyncStatus {
             connectivity: inner.tracker.state(),
             outbox,
+            cursor,
             progress: inner.progress.clone(),
             needs_sign_in: inner.needs_sign_in,
             last_error: inner.last_error.clone(),

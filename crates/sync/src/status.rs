@@ -99,6 +99,8 @@ pub struct Progress {
 pub struct SyncStatus {
     pub connectivity: Connectivity,
     pub outbox: Outbox,
+    /// Where the cache stands in the hub's change feed; it moves whenever changes arrive.
+    pub cursor: Option<String>,
     /// The initial sync, while one runs and after it finished.
     pub progress: Option<Progress>,
     /// The hub refused the token: writes wait until the agent signs in again.

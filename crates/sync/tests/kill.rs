@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
@@ -22,15 +22,23 @@ use switchboard_model::{
 };
 use switchboard_store::feed::Origin;
 use switchboard_store::{Action, Actor, OpState, Store};
-use switchboard_sync::{SyncConfig, SyncEngine, SystemClock};
+use switchboard_sync::{Clock, SyncConfig, SyncEngine, SystemClock};
 
 /// Kills in CI; the bench command raises it with `KILL_ROUNDS`.
 const CI_ROUNDS: usize = 25;
 
 const CHILD: &str = "SWITCHBOARD_KILL_CHILD";
 
+/// How long the child may take to acknowledge its next write before the test gives up.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_and_reach_the_hub_once() -> anyhow::Result<()> {
+    // The same test, started by itself with the cache's path, is the child.
+    if let Ok(cache) = std::env::var(CHILD) {
+        return act_until_killed(&cache).await;
+    }
+
     let rounds = std::env::var("KILL_ROUNDS")
         .ok()
         .and_then(|rounds| rounds.parse().ok())
@@ -91,9 +99,8 @@ async fn acknowledged_writes_survive_sigkill_and_reach_the_hub_once() -> anyhow:
     for round in 0..rounds {
         let mut child = Command::new(std::env::current_exe()?)
             .args([
-                "--ignored",
                 "--exact",
-                "child_acts_until_killed",
+                "acknowledged_writes_survive_sigkill_and_reach_the_hub_once",
                 "--nocapture",
             ])
             .args(["--test-threads", "1"])
@@ -108,42 +115,40 @@ async fn acknowledged_writes_survive_sigkill_and_reach_the_hub_once() -> anyhow:
             .spawn()
             .context("the test binary starts itself as the child")?;
 
-        // The child's lines are read on a thread of their own while the parent picks its
-        // moment; what the child flushed before it died is still in the pipe.
+        // The child's acknowledgements are read on a thread of their own; what the child
+        // flushed before it died is still in the pipe. The kill lands after a random number
+        // of them, while the child acts and pushes.
         let stdout = child.stdout.take().context("the child's stdout")?;
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let reader = {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    lines.lock().expect("the lines lock").push(line);
+        let (acks, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // The test harness prints its own lines too; acknowledgements are marked.
+                if let Some((op, record)) = line
+                    .strip_prefix("ack ")
+                    .and_then(|ack| ack.split_once(' '))
+                {
+                    let _ = acks.send((op.to_owned(), record.to_owned()));
                 }
-            })
-        };
-        // Wait for the first acknowledgement, so that each kill lands while the child acts
-        // and pushes, then a random while more.
-        while lines.lock().expect("the lines lock").is_empty() {
-            ensure!(
-                child.try_wait()?.is_none(),
-                "the child exited before acting (round {round})"
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        });
+        let kill_after = rng.random_range(1..=80);
+        let mut printed: Vec<(String, String)> = Vec::new();
+        while printed.len() < kill_after {
+            let ack = tokio::time::timeout(PATIENCE, heard.recv())
+                .await
+                .with_context(|| format!("the child stopped acknowledging (round {round})"))?
+                .with_context(|| {
+                    format!("the child exited before it was killed (round {round})")
+                })?;
+            printed.push(ack);
         }
-        tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
         child.kill()?;
         child.wait()?;
         reader.join().ok().context("the reader thread")?;
+        while let Ok(ack) = heard.try_recv() {
+            printed.push(ack);
+        }
 
-        let printed: Vec<(String, String)> = lines
-            .lock()
-            .expect("the lines lock")
-            .iter()
-            .filter_map(|line| {
-                // The test harness prints its own lines too; acknowledgements are marked.
-                let (op, record) = line.strip_prefix("ack ")?.split_once(' ')?;
-                Some((op.to_owned(), record.to_owned()))
-            })
-            .collect();
         let store = Store::open(&cache_path, None)?;
         ensure!(
             store.integrity_check()?,
@@ -174,16 +179,20 @@ async fn acknowledged_writes_survive_sigkill_and_reach_the_hub_once() -> anyhow:
         Arc::clone(&store),
         client.clone(),
         SyncConfig::default(),
-        Arc::new(SystemClock),
+        Arc::new(DayAhead),
     );
+    // Rows the kills caught mid-retry wait out a back-off; the last desk runs a day ahead, so
+    // that every one is due now and the drain waits for nothing but the hub.
     for _ in 0..10_000 {
         let pushed = engine.push().await?;
         if store.outbox()?.pending == 0 {
             break;
         }
-        if pushed.sent == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        ensure!(
+            pushed.sent > 0,
+            "pending rows that cannot be sent: {:?}",
+            store.outbox()?
+        );
     }
     let summary = store.outbox()?;
     ensure!(
@@ -243,73 +252,75 @@ async fn acknowledged_writes_survive_sigkill_and_reach_the_hub_once() -> anyhow:
     Ok(())
 }
 
+/// The clock of the desk that drains after the kills.
+#[derive(Debug)]
+struct DayAhead;
+
+impl Clock for DayAhead {
+    fn now_ms(&self) -> i64 {
+        switchboard_store::now_ms() + 24 * 60 * 60 * 1000
+    }
+}
+
 /// The child: acts as fast as the cache acknowledges, printing each operation id and the
-/// record it wrote, while the engine pushes. Runs only when the parent starts it.
-#[test]
-#[ignore = "started by the kill harness as its child process"]
+/// record it wrote, while the engine pushes, until it is killed.
 #[allow(
     clippy::print_stdout,
     reason = "the parent reads the acknowledgements from stdout"
 )]
-fn child_acts_until_killed() -> anyhow::Result<()> {
-    let Ok(cache) = std::env::var(CHILD) else {
-        return Ok(());
-    };
+async fn act_until_killed(cache: &str) -> anyhow::Result<()> {
     let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is set"));
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let store = Arc::new(Store::open(std::path::Path::new(&cache), None)?);
-        store.bind(&Origin {
-            hub: var("KILL_HUB")?,
-            tenant: "ten_1".to_owned(),
-        })?;
-        let client = HubClient::new(&var("KILL_HUB")?, Duration::from_secs(10))?;
-        client.set_token(Some(var("KILL_TOKEN")?));
-        let engine = Arc::new(SyncEngine::new(
-            Arc::clone(&store),
-            client,
-            SyncConfig::default(),
-            Arc::new(SystemClock),
-        ));
-        // The ticket the child edits must be in the cache first, as it would be on a desk.
-        engine.pull().await?;
-        let (_stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(Arc::clone(&engine).run(stopped));
+    let store = Arc::new(Store::open(std::path::Path::new(cache), None)?);
+    store.bind(&Origin {
+        hub: var("KILL_HUB")?,
+        tenant: "ten_1".to_owned(),
+    })?;
+    let client = HubClient::new(&var("KILL_HUB")?, Duration::from_secs(10))?;
+    client.set_token(Some(var("KILL_TOKEN")?));
+    let engine = Arc::new(SyncEngine::new(
+        Arc::clone(&store),
+        client,
+        SyncConfig::default(),
+        Arc::new(SystemClock),
+    ));
+    // The ticket the child edits must be in the cache first, as it would be on a desk.
+    engine.pull().await?;
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(Arc::clone(&engine).run(stopped));
 
-        let actor = Actor {
-            agent: AgentId(var("KILL_AGENT")?),
-            now: switchboard_hub::now_rfc3339(),
+    let actor = Actor {
+        agent: AgentId(var("KILL_AGENT")?),
+        now: switchboard_hub::now_rfc3339(),
+    };
+    let customer = CustomerId(var("KILL_CUSTOMER")?);
+    let ticket = TicketId(var("KILL_TICKET")?);
+    let mut stdout = std::io::stdout();
+    for index in 0u64.. {
+        let action = if index % 3 == 2 {
+            Action::ChangeTicket {
+                id: ticket.clone(),
+                change: TicketChange {
+                    subject: None,
+                    status: Some(TicketStatus::Open),
+                    priority: Some([Priority::Low, Priority::High][(index % 2) as usize]),
+                    assignee: None,
+                },
+            }
+        } else {
+            Action::AddNote(NewNote {
+                id: None,
+                customer_id: customer.clone(),
+                interaction_id: None,
+                body: format!("Kill harness note {index}"),
+            })
         };
-        let customer = CustomerId(var("KILL_CUSTOMER")?);
-        let ticket = TicketId(var("KILL_TICKET")?);
-        let mut stdout = std::io::stdout().lock();
-        for index in 0u64.. {
-            let action = if index % 3 == 2 {
-                Action::ChangeTicket {
-                    id: ticket.clone(),
-                    change: TicketChange {
-                        subject: None,
-                        status: Some(TicketStatus::Open),
-                        priority: Some([Priority::Low, Priority::High][(index % 2) as usize]),
-                        assignee: None,
-                    },
-                }
-            } else {
-                Action::AddNote(NewNote {
-                    id: None,
-                    customer_id: customer.clone(),
-                    interaction_id: None,
-                    body: format!("Kill harness note {index}"),
-                })
-            };
-            let store_for_act = Arc::clone(&store);
-            let actor = actor.clone();
-            let acted =
-                tokio::task::spawn_blocking(move || store_for_act.act(action, &actor)).await??;
-            writeln!(stdout, "ack {} {}", acted.op_id, acted.record.id())?;
-            stdout.flush()?;
-            engine.wake();
-        }
-        Ok(())
-    })
+        let store_for_act = Arc::clone(&store);
+        let actor = actor.clone();
+        let acted =
+            tokio::task::spawn_blocking(move || store_for_act.act(action, &actor)).await??;
+        writeln!(stdout, "ack {} {}", acted.op_id, acted.record.id())?;
+        stdout.flush()?;
+        engine.wake();
+    }
+    Ok(())
 }

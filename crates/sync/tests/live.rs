@@ -33,20 +33,20 @@ async fn until_status(
     }
 }
 
-/// Waits until the cache satisfies `wanted`; the cache has no events of its own, so this
-/// looks again every few milliseconds until the condition holds or patience runs out.
+/// Waits until the cache satisfies `wanted`, looking again each time the engine publishes a
+/// new status (it does after every page applied and every push round).
 async fn until_cache(
     store: &Store,
+    status: &mut watch::Receiver<SyncStatus>,
     what: &str,
     mut wanted: impl FnMut(&Store) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
+    status.borrow_and_update();
     while !wanted(store)? {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "waiting for {what} in the cache"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::timeout_at(deadline, status.changed())
+            .await
+            .with_context(|| format!("waiting for {what} in the cache"))??;
     }
     Ok(())
 }
@@ -75,7 +75,7 @@ async fn a_desk_syncs_from_zero_follows_live_changes_and_rides_out_a_hub_outage(
     let url = base_url(address);
     let state = HubState::new(db.clone(), true, 64);
     let (stop_hub, hub_stopped) = tokio::sync::oneshot::channel::<()>();
-    let hub = tokio::spawn(serve(listener, state.clone(), async {
+    let hub = tokio::spawn(serve(listener, state, async {
         let _ = hub_stopped.await;
     }));
 
@@ -153,7 +153,7 @@ async fn a_desk_syncs_from_zero_follows_live_changes_and_rides_out_a_hub_outage(
         })
         .await?;
     ensure!(answer.status == 200, "the other agent's edit is accepted");
-    until_cache(&store, "the other agent's edit", |store| {
+    until_cache(&store, &mut status, "the other agent's edit", |store| {
         Ok(store
             .record(ticket.as_str())?
             .is_some_and(|(_, cached)| cached == version + 1))
@@ -186,7 +186,7 @@ async fn a_desk_syncs_from_zero_follows_live_changes_and_rides_out_a_hub_outage(
     };
     let acted = store.act(note("Asked for a call back", &customer), &actor)?;
     engine.wake();
-    until_cache(&store, "the note to be accepted", |store| {
+    until_cache(&store, &mut status, "the note to be accepted", |store| {
         Ok(store.op_state(&acted.op_id)? == Some(switchboard_store::OpState::Accepted))
     })
     .await?;
@@ -199,7 +199,6 @@ async fn a_desk_syncs_from_zero_follows_live_changes_and_rides_out_a_hub_outage(
 
     // The hub goes away: the desk goes offline and keeps taking notes.
     let _ = stop_hub.send(());
-    state.closing.send_replace(true);
     let _ = hub.await;
     until_status(&mut status, "offline", |status| {
         status.connectivity == Connectivity::Offline
