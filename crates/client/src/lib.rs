@@ -341,19 +341,10 @@ impl HubClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse().ok());
-        let body = response.text().await.map_err(|error| {
-            if error.is_timeout() {
-                ClientError::Timeout {
-                    url: url.to_string(),
-                    seconds: self.timeout.as_secs(),
-                }
-            } else {
-                ClientError::Unreachable {
-                    url: url.to_string(),
-                    reason: root_cause(&error),
-                }
-            }
-        })?;
+        let body = response
+            .text()
+            .await
+            .map_err(|error| self.unanswered(&url, &error))?;
         Ok(WriteAnswer {
             status,
             version,
@@ -413,19 +404,25 @@ impl HubClient {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ClientError> {
         tracing::trace!(%url, "hub request");
-        request.send().await.map_err(|error| {
-            if error.is_timeout() {
-                ClientError::Timeout {
-                    url: url.to_string(),
-                    seconds: self.timeout.as_secs(),
-                }
-            } else {
-                ClientError::Unreachable {
-                    url: url.to_string(),
-                    reason: root_cause(&error),
-                }
+        request
+            .send()
+            .await
+            .map_err(|error| self.unanswered(&url, &error))
+    }
+
+    /// A request that got no (whole) answer: timed out, or the link failed.
+    fn unanswered(&self, url: &Url, error: &reqwest::Error) -> ClientError {
+        if error.is_timeout() {
+            ClientError::Timeout {
+                url: url.to_string(),
+                seconds: self.timeout.as_secs(),
             }
-        })
+        } else {
+            ClientError::Unreachable {
+                url: url.to_string(),
+                reason: root_cause(error),
+            }
+        }
     }
 
     async fn read<T: DeserializeOwned>(

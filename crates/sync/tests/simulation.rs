@@ -510,7 +510,7 @@ async fn run_seed(template: &Template, seed: u64) -> anyhow::Result<Report> {
                 let _ = desk.engine.pull().await;
                 record_cursor(desk.store(), &mut ledger)?;
             }
-            90..94 => resolve_some(&mut rng, desk.store())?,
+            90..94 => resolve_waiting(&mut rng, desk.store(), false)?,
             94..97 => {
                 // The desktop restarts: the process is gone, the cache file stays.
                 report.restarts += 1;
@@ -578,7 +578,7 @@ async fn run_seed(template: &Template, seed: u64) -> anyhow::Result<Report> {
     // The agent resolves what waits for them, row after row (each resolution lets the
     // record's next row go, which may need resolving in turn); then nothing is left.
     for _ in 0..STEPS {
-        resolve_all(&mut rng, desk.store())?;
+        resolve_waiting(&mut rng, desk.store(), true)?;
         drain(&desk, &clock).await?;
         if desk.store().outbox()?.pending
             + desk.store().outbox()?.conflicts
@@ -847,19 +847,12 @@ async fn drain(desk: &Desk, clock: &SimClock) -> anyhow::Result<()> {
     )
 }
 
-/// The agent deals with some of what waits for them.
-fn resolve_some(rng: &mut ChaCha8Rng, store: &Store) -> anyhow::Result<()> {
+/// The agent deals with what waits for them: every row, or each with an even chance.
+fn resolve_waiting(rng: &mut ChaCha8Rng, store: &Store, every: bool) -> anyhow::Result<()> {
     for entry in store.entries(&[OpState::Conflict, OpState::Parked])? {
-        if rng.random_range(0..2) == 0 {
+        if every || rng.random_range(0..2) == 0 {
             resolve(rng, store, &entry.op_id, entry.state)?;
         }
-    }
-    Ok(())
-}
-
-fn resolve_all(rng: &mut ChaCha8Rng, store: &Store) -> anyhow::Result<()> {
-    for entry in store.entries(&[OpState::Conflict, OpState::Parked])? {
-        resolve(rng, store, &entry.op_id, entry.state)?;
     }
     Ok(())
 }

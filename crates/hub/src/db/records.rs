@@ -575,16 +575,7 @@ impl Database {
         after: i64,
         limit: usize,
     ) -> Result<ChangePage, DbError> {
-        // One row more than asked tells whether another page follows without a second query.
-        let rows: Vec<(i64, String, String, i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT seq, kind, id, version, deleted, body FROM records
-             WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(tenant.as_str())
-        .bind(after)
-        .bind(limit as i64 + 1)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self.change_rows(tenant, after, limit).await?;
 
         let has_more = rows.len() > limit;
         let mut changes = Vec::with_capacity(rows.len().min(limit));
@@ -624,15 +615,7 @@ impl Database {
         limit: usize,
         remaining: Option<u64>,
     ) -> Result<String, DbError> {
-        let rows: Vec<(i64, String, String, i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT seq, kind, id, version, deleted, body FROM records
-             WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(tenant.as_str())
-        .bind(after)
-        .bind(limit as i64 + 1)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self.change_rows(tenant, after, limit).await?;
 
         let has_more = rows.len() > limit;
         let mut json = String::with_capacity(
@@ -676,6 +659,25 @@ impl Database {
         }
         json.push('}');
         Ok(json)
+    }
+
+    /// The feed's rows after `after`: `limit` of them and one more, which tells whether
+    /// another page follows without a second query.
+    async fn change_rows(
+        &self,
+        tenant: &TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRow>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, kind, id, version, deleted, body FROM records
+             WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(tenant.as_str())
+        .bind(after)
+        .bind(limit as i64 + 1)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// How many entries of `tenant`'s change feed lie after `after`.
@@ -727,6 +729,9 @@ impl Database {
         }
     }
 }
+
+/// One row of the change feed: sequence number, kind, id, version, whether deleted, body.
+type ChangeRow = (i64, String, String, i64, i64, Option<String>);
 
 /// Takes the next `count` sequence numbers of `tenant` and returns the first.
 ///
