@@ -39,6 +39,10 @@ pub enum StoreError {
     OtherOrigin { hub: String, unsent: u64 },
     #[error("the cache holds a cursor it cannot read: {0:?}")]
     BadCursor(String),
+    #[error(
+        "the desk's cache is still being filled by its first sync; the customer's file is shown from the hub until it is done"
+    )]
+    Filling,
     #[error("the cache's lock was poisoned by a crash in another thread; restart Switchboard")]
     Poisoned,
 }

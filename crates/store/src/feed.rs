@@ -65,11 +65,16 @@ impl Store {
                 "DELETE FROM records; DELETE FROM identities; DELETE FROM search;
                  DELETE FROM bases; DELETE FROM outbox; DELETE FROM meta;",
             )?;
+            crate::initial::restore_indexes(&transaction)?;
             tracing::info!(hub = %origin.hub, "cache emptied for another hub or tenant");
         }
         set_meta(&transaction, "hub", &origin.hub)?;
         set_meta(&transaction, "tenant", &origin.tenant)?;
         transaction.commit()?;
+        if emptied {
+            self.filling
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
         Ok(emptied)
     }
 

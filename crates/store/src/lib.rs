@@ -11,12 +11,14 @@
 //! Layout: [`schema`] holds the migrations; [`identity`] normalises phone numbers and e-mail
 //! addresses; [`action`] is what an agent can write and its local effect; [`feed`] applies the
 //! hub's change feed; [`outbox`] queues writes and records what the hub made of them; [`read`]
-//! answers the window's questions; [`records`] keeps the indexes in step with the records.
+//! answers the window's questions; [`records`] keeps the indexes in step with the records;
+//! [`initial`] leaves the customer pane's indexes out of a first fill and builds them at its end.
 
 pub mod action;
 mod error;
 pub mod feed;
 pub mod identity;
+mod initial;
 pub mod outbox;
 pub mod read;
 mod records;
@@ -24,6 +26,7 @@ mod schema;
 pub mod search;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -49,6 +52,8 @@ pub struct Store {
     outbox: Mutex<Connection>,
     reads: Mutex<Connection>,
     region: Option<Region>,
+    /// Whether an initial fill runs ([`initial`]); mirrors `meta` so reads need not ask it.
+    filling: AtomicBool,
 }
 
 impl Store {
@@ -87,13 +92,15 @@ impl Store {
         // system call per page.
         reads.pragma_update(None, "mmap_size", 4_294_967_296_i64)?;
 
-        tracing::debug!(path = %path.display(), "cache open");
+        let filling = initial::filling(&outbox)?;
+        tracing::debug!(path = %path.display(), filling, "cache open");
         Ok(Store {
             path: path.to_owned(),
             feed: Mutex::new(feed),
             outbox: Mutex::new(outbox),
             reads: Mutex::new(reads),
             region,
+            filling: AtomicBool::new(filling),
         })
     }
 
@@ -105,14 +112,6 @@ impl Store {
     /// The region phone numbers are read in.
     pub fn region(&self) -> Option<Region> {
         self.region
-    }
-
-    /// Merges the search index into one segment, after an initial sync wrote it page by page:
-    /// type-ahead then reads one segment instead of hundreds.
-    pub fn optimise_search(&self) -> Result<(), StoreError> {
-        let feed = self.feed()?;
-        feed.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
-        Ok(())
     }
 
     /// Runs SQLite's own consistency check; `Ok(true)` when the file is sound.

@@ -314,3 +314,92 @@ fn a_write_refused_by_the_hub_is_parked_and_never_dropped() {
     );
     assert!(store.integrity_check().expect("the check runs"));
 }
+
+#[test]
+fn a_first_fill_leaves_the_pane_for_later_survives_a_restart_and_ends_with_every_index() {
+    let (folder, store) = open();
+    assert!(
+        store.begin_fill().expect("a fill can start"),
+        "an empty cache starts its first fill"
+    );
+    store
+        .apply_page(
+            &[
+                upsert(
+                    1,
+                    1,
+                    customer(1, "Priya Shah", "+447700900123", "priya@example.com"),
+                ),
+                upsert(2, 1, ticket(1, 1, "Refund for a broken kettle", 1)),
+            ],
+            &Cursor("2".to_owned()),
+        )
+        .expect("a page applies during the fill");
+
+    let lookup = store
+        .lookup(IdentityKind::Phone, "07700 900123")
+        .expect("a screen pop works during the fill");
+    assert_eq!(
+        lookup.candidates.len(),
+        1,
+        "the identity index is kept during the fill, so a caller is found at once"
+    );
+    assert_eq!(
+        store
+            .search("kett", 10)
+            .expect("search works during the fill")
+            .len(),
+        1,
+        "the search index is kept during the fill"
+    );
+    let refused = store.customer_file(&CustomerId::from_number(1));
+    assert!(
+        matches!(refused, Err(switchboard_store::StoreError::Filling)),
+        "without its indexes the pane would scan every record, so it must say the cache is \
+         filling instead: {refused:?}"
+    );
+
+    // The desk closes half-way; the fill goes on where it stopped.
+    let path = store.path().to_owned();
+    drop(store);
+    let store = Store::open(&path, Region::parse("GB")).expect("the cache opens again");
+    assert!(
+        store.is_filling(),
+        "an unfinished fill is remembered across a restart"
+    );
+    assert!(
+        store.begin_fill().expect("the fill resumes"),
+        "a resumed fill still counts as the initial sync, so that it ends with the indexes"
+    );
+    store
+        .apply_page(
+            &[upsert(
+                3,
+                2,
+                ticket(1, 1, "Refund for a broken kettle, sent", 2),
+            )],
+            &Cursor("3".to_owned()),
+        )
+        .expect("a page applies after the restart");
+    store.finish_fill().expect("the fill finishes");
+
+    assert!(!store.is_filling(), "a finished fill is over");
+    let file = store
+        .customer_file(&CustomerId::from_number(1))
+        .expect("the pane is served once the fill is over")
+        .expect("the customer is in the cache");
+    assert_eq!(
+        file.tickets.len(),
+        1,
+        "the index built at the end finds what was applied before and after the restart"
+    );
+    assert!(
+        !store.begin_fill().expect("asking again is harmless"),
+        "a cache with a cursor and no fill running is not filled again"
+    );
+    assert!(
+        store.integrity_check().expect("the check runs"),
+        "the file is sound"
+    );
+    drop(folder);
+}

@@ -176,7 +176,13 @@ impl<H: Hub> SyncEngine<H> {
     /// the search index after the initial sync in one pass, are the next steps.
     pub async fn pull(&self) -> Result<Pulled, SyncError> {
         let start = self.store.cursor()?;
-        let initial = start.is_none();
+        // An initial sync that stopped half-way (the desk closed, the link dropped) is still
+        // one: it shows progress and builds the cache's indexes at its end.
+        let store = Arc::clone(&self.store);
+        let initial = match tokio::task::spawn_blocking(move || store.begin_fill()).await {
+            Ok(result) => result?,
+            Err(error) => return Err(SyncError::Task(error.to_string())),
+        };
         let started = Instant::now();
         if initial {
             self.inner().progress = Some(Progress::default());
@@ -198,6 +204,7 @@ impl<H: Hub> SyncEngine<H> {
 
             pulled.pages += 1;
             pulled.changes += page.changes.len() as u64;
+            let page_len = page.changes.len() as u64;
             let store = Arc::clone(&self.store);
             let applying = tokio::task::spawn_blocking(move || {
                 store
@@ -214,11 +221,11 @@ impl<H: Hub> SyncEngine<H> {
                 if let Some(progress) = &mut inner.progress {
                     progress.done = pulled.changes;
                     if let Some(remaining) = remaining {
-                        progress.total = Some(remaining);
+                        progress.total = Some(pulled.changes - page_len + remaining);
                     }
                     let seconds = started.elapsed().as_secs_f64().max(0.001);
                     progress.per_second = pulled.changes as f64 / seconds;
-                    progress.finished = next.is_none();
+                    progress.indexing = next.is_none();
                 }
             }
             self.publish();
@@ -226,10 +233,15 @@ impl<H: Hub> SyncEngine<H> {
 
         if initial {
             let store = Arc::clone(&self.store);
-            match tokio::task::spawn_blocking(move || store.optimise_search()).await {
+            match tokio::task::spawn_blocking(move || store.finish_fill()).await {
                 Ok(result) => result?,
                 Err(error) => return Err(SyncError::Task(error.to_string())),
             }
+            if let Some(progress) = &mut self.inner().progress {
+                progress.indexing = false;
+                progress.finished = true;
+            }
+            self.publish();
             tracing::info!(
                 changes = pulled.changes,
                 pages = pulled.pages,

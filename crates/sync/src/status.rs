@@ -89,7 +89,10 @@ pub struct Progress {
     pub total: Option<u64>,
     /// Changes applied per second, over the sync so far.
     pub per_second: f64,
-    /// Whether the cache has caught up with the hub.
+    /// Every change is in; the cache builds the customer pane's indexes, which takes a while
+    /// at a million customers.
+    pub indexing: bool,
+    /// Whether the cache has caught up with the hub and is fully usable.
     pub finished: bool,
 }
 
