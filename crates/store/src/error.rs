@@ -43,6 +43,8 @@ pub enum StoreError {
         "the desk's cache is still being filled by its first sync; the customer's file is shown from the hub until it is done"
     )]
     Filling,
+    #[error("cannot start the cache's background thread: {0}; the machine may be out of memory")]
+    Thread(String),
     #[error("the cache's lock was poisoned by a crash in another thread; restart Switchboard")]
     Poisoned,
 }

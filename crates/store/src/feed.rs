@@ -9,7 +9,7 @@
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use switchboard_model::{Change, Cursor};
 
-use crate::records::{self, Cached, SearchBatch};
+use crate::records::{self, Cached, Prepared, SearchBatch};
 use crate::{Store, StoreError, outbox};
 
 /// What applying one page did.
@@ -23,6 +23,51 @@ pub struct Applied {
     pub skipped: usize,
     /// The cursor the cache now stands at.
     pub cursor: i64,
+}
+
+/// A page of the feed made ready to apply (see [`Prepared`]): the work that needs no lock is
+/// done here, so that it can run on another thread while the previous page is written.
+#[derive(Debug, Clone)]
+pub struct PreparedPage {
+    changes: Vec<PreparedChange>,
+    cursor: Cursor,
+}
+
+#[derive(Debug, Clone)]
+enum PreparedChange {
+    Upsert { version: u64, record: Prepared },
+    Delete { id: String, kind: &'static str },
+}
+
+impl PreparedPage {
+    /// Prepares `changes`, which end at `cursor`.
+    pub fn new(changes: &[Change], cursor: Cursor) -> Result<PreparedPage, StoreError> {
+        let changes = changes
+            .iter()
+            .map(|change| match change {
+                Change::Upsert {
+                    version, record, ..
+                } => Ok(PreparedChange::Upsert {
+                    version: *version,
+                    record: Prepared::new(record)?,
+                }),
+                Change::Delete { id, kind, .. } => Ok(PreparedChange::Delete {
+                    id: id.clone(),
+                    kind: kind.as_str(),
+                }),
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(PreparedPage { changes, cursor })
+    }
+
+    /// How many changes the page holds.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
 }
 
 /// Which hub and tenant a cache holds; a desk that moves to another starts from empty.
@@ -80,8 +125,13 @@ impl Store {
 
     /// Applies one page of the feed and moves the cursor to `cursor`, in one transaction.
     pub fn apply_page(&self, changes: &[Change], cursor: &Cursor) -> Result<Applied, StoreError> {
-        let page_cursor = parse_cursor(cursor)?;
-        let mut feed = self.feed()?;
+        self.apply_prepared(PreparedPage::new(changes, cursor.clone())?)
+    }
+
+    /// [`Store::apply_page`] of a page prepared beforehand.
+    pub fn apply_prepared(&self, page: PreparedPage) -> Result<Applied, StoreError> {
+        let page_cursor = parse_cursor(&page.cursor)?;
+        let mut feed = self.feed_bounded()?;
         let transaction = feed.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
         let mut applied = Applied::default();
@@ -89,7 +139,7 @@ impl Store {
         // Without unsent writes (the whole of an initial sync, most of the time after) no
         // change needs the look for a base.
         let unsent = outbox::has_bases(&transaction)?;
-        for change in changes {
+        for change in page.changes {
             match apply_change(&transaction, change, unsent, &mut search)? {
                 Effect::Applied => applied.applied += 1,
                 Effect::Rebased => applied.rebased += 1,
@@ -118,13 +168,13 @@ enum Effect {
 
 fn apply_change(
     transaction: &Transaction<'_>,
-    change: &Change,
+    change: PreparedChange,
     unsent: bool,
     search: &mut SearchBatch,
 ) -> Result<Effect, StoreError> {
-    let id = match change {
-        Change::Upsert { record, .. } => record.id(),
-        Change::Delete { id, .. } => id.as_str(),
+    let (id, kind) = match &change {
+        PreparedChange::Upsert { record, .. } => (record.id.as_str(), record.kind),
+        PreparedChange::Delete { id, kind } => (id.as_str(), *kind),
     };
 
     // The agent has unsent changes to this record: the change becomes their new base.
@@ -133,14 +183,12 @@ fn apply_change(
         .transpose()?
         .flatten()
     {
-        let incoming = match change {
-            Change::Upsert {
-                version, record, ..
-            } => Some(Cached {
-                record: (**record).clone(),
+        let incoming = match &change {
+            PreparedChange::Upsert { version, record } => Some(Cached {
+                record: record.record()?,
                 version: *version,
             }),
-            Change::Delete { .. } => None,
+            PreparedChange::Delete { .. } => None,
         };
         let newer = match &incoming {
             Some(cached) => cached.version > base.version,
@@ -152,42 +200,30 @@ fn apply_change(
         let version = incoming
             .as_ref()
             .map_or(base.version, |cached| cached.version);
-        outbox::set_base(
-            transaction,
-            id,
-            change_kind(change),
-            version,
-            incoming.as_ref(),
-        )?;
+        outbox::set_base(transaction, id, kind, version, incoming.as_ref())?;
         outbox::rebase(transaction, id)?;
         return Ok(Effect::Rebased);
     }
 
-    let held = records::version(transaction, id)?;
     match change {
-        Change::Upsert {
-            version, record, ..
-        } => {
-            if held.is_some_and(|held| held >= *version) {
+        PreparedChange::Upsert { version, record } => {
+            let Some(record) = records::put_if_new(transaction, record, version, search)? else {
+                return Ok(Effect::Applied);
+            };
+            let held = records::version(transaction, &record.id)?;
+            if held.is_some_and(|held| held >= version) {
                 return Ok(Effect::Skipped);
             }
-            records::put_gathering(transaction, record, *version, held.is_some(), search)?;
+            records::put_gathering(transaction, record, version, true, search)?;
         }
-        Change::Delete { .. } => {
-            if held.is_none() {
+        PreparedChange::Delete { id, .. } => {
+            if records::version(transaction, &id)?.is_none() {
                 return Ok(Effect::Skipped);
             }
-            records::remove_gathering(transaction, id, search)?;
+            records::remove_gathering(transaction, &id, search)?;
         }
     }
     Ok(Effect::Applied)
-}
-
-fn change_kind(change: &Change) -> &'static str {
-    match change {
-        Change::Upsert { record, .. } => record.kind().as_str(),
-        Change::Delete { kind, .. } => kind.as_str(),
-    }
 }
 
 fn parse_cursor(cursor: &Cursor) -> Result<i64, StoreError> {

@@ -15,6 +15,7 @@
 //! [`initial`] leaves the customer pane's indexes out of a first fill and builds them at its end.
 
 pub mod action;
+mod checkpoint;
 mod error;
 pub mod feed;
 pub mod identity;
@@ -31,6 +32,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::Connection;
+
+use crate::checkpoint::Checkpointer;
 
 pub use action::{Action, ActionError, Actor};
 pub use error::StoreError;
@@ -54,6 +57,7 @@ pub struct Store {
     region: Option<Region>,
     /// Whether an initial fill runs ([`initial`]); mirrors `meta` so reads need not ask it.
     filling: AtomicBool,
+    checkpointer: Checkpointer,
 }
 
 impl Store {
@@ -74,18 +78,19 @@ impl Store {
             connection.pragma_update(None, "journal_mode", "WAL")?;
             connection.pragma_update(None, "synchronous", synchronous)?;
             connection.pragma_update(None, "foreign_keys", true)?;
+            // After a long initial sync the log would otherwise keep its largest size on disk.
+            connection.pragma_update(None, "journal_size_limit", 64 * 1_048_576)?;
             Ok(connection)
         };
 
         let mut outbox = open("FULL")?;
         schema::migrate(&mut outbox)?;
-        let feed = open("NORMAL")?;
-        // Pages are large; a bigger page cache keeps the indexes they touch in memory, and a
-        // longer write-ahead log between checkpoints lets a checkpoint write each index page
-        // once for many pages of changes instead of once per page (an initial sync is mostly
-        // checkpointing otherwise).
+        let mut feed = open("NORMAL")?;
+        // Pages are large; a bigger page cache keeps the indexes they touch in memory.
         feed.pragma_update(None, "cache_size", -32_000)?;
-        feed.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        let checkpointer = Checkpointer::start(path, checkpoint::Limits::default())?;
+        checkpointer.watch(&mut outbox)?;
+        checkpointer.watch(&mut feed)?;
         let reads = open("NORMAL")?;
         reads.pragma_update(None, "query_only", true)?;
         // Screen pops and type-ahead read all over a large file; a memory map spares a
@@ -101,6 +106,7 @@ impl Store {
             reads: Mutex::new(reads),
             region,
             filling: AtomicBool::new(filling),
+            checkpointer,
         })
     }
 
@@ -123,6 +129,14 @@ impl Store {
 
     fn feed(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.feed.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// The feed connection, after the write-ahead log started again if it grew too long
+    /// (see [`checkpoint`]).
+    fn feed_bounded(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let feed = self.feed()?;
+        self.checkpointer.restart_if_too_long(&feed)?;
+        Ok(feed)
     }
 
     fn outbox_connection(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {

@@ -71,6 +71,51 @@ impl SearchBatch {
     }
 }
 
+/// A record made ready to store: its body encoded and its index entries worked out, so that
+/// the thread holding the write lock does nothing but write (an initial sync prepares pages on
+/// another core while the previous one is written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub(crate) id: String,
+    pub(crate) kind: &'static str,
+    customer_id: Option<String>,
+    parent_id: Option<String>,
+    pub(crate) body: String,
+    search: Option<String>,
+    /// For a customer: their identities as (kind, normalised value).
+    identities: Vec<(&'static str, String)>,
+}
+
+impl Prepared {
+    /// Prepares `record`; pure, and the costly part of storing one (encoding, phone numbers'
+    /// national forms for search).
+    pub fn new(record: &Record) -> Result<Prepared, StoreError> {
+        let identities = match record {
+            Record::Customer(customer) => customer
+                .identities
+                .iter()
+                .map(|identity| (identity.kind.as_str(), identity.value.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Prepared {
+            id: record.id().to_owned(),
+            kind: record.kind().as_str(),
+            customer_id: record.customer_id().map(|id| id.as_str().to_owned()),
+            parent_id: parent_of(record).map(str::to_owned),
+            body: serde_json::to_string(record)?,
+            search: search_text(record),
+            identities,
+        })
+    }
+
+    /// The record again, for the rare paths that need it whole (a change laid under unsent
+    /// edits).
+    pub(crate) fn record(&self) -> Result<Record, StoreError> {
+        Ok(serde_json::from_str(&self.body)?)
+    }
+}
+
 /// Stores `record` as shown, over the hub's `version`. `existed` says whether the cache held
 /// the record before, which spares a new record the index clean-up.
 pub fn put(
@@ -80,21 +125,27 @@ pub fn put(
     existed: bool,
 ) -> Result<(), StoreError> {
     let mut search = SearchBatch::default();
-    put_gathering(connection, record, version, existed, &mut search)?;
+    put_gathering(
+        connection,
+        Prepared::new(record)?,
+        version,
+        existed,
+        &mut search,
+    )?;
     search.write(connection)
 }
 
-/// [`put`], with the record's search entry gathered into `search` for the caller to write.
+/// [`put`] of a prepared record, with its search entry gathered into `search` for the caller
+/// to write.
 pub fn put_gathering(
     connection: &Connection,
-    record: &Record,
+    record: Prepared,
     version: u64,
     existed: bool,
     search: &mut SearchBatch,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(record)?;
-    // A record new to the cache (most of an initial sync) takes the plain insert; an upsert
-    // costs a statement journal per row.
+    // A record new to the cache takes the plain insert; an upsert costs a statement journal
+    // per row.
     let statement = if existed {
         "INSERT INTO records (id, kind, customer_id, parent_id, version, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -107,37 +158,80 @@ pub fn put_gathering(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          RETURNING rowid"
     };
-    let rowid: i64 = connection.prepare_cached(statement)?.query_row(
-        params![
-            record.id(),
-            record.kind().as_str(),
-            record.customer_id().map(|id| id.as_str()),
-            parent_of(record),
-            version as i64,
-            body
-        ],
-        |row| row.get(0),
-    )?;
+    let rowid = insert_row(connection, statement, &record, version)?
+        .expect("an insert without a conflict clause or with DO UPDATE returns its row");
+    index_row(connection, rowid, record, existed, search)
+}
 
-    if let Record::Customer(customer) = record {
+/// Stores `record` if the cache does not hold it yet, and hands it back otherwise, for the
+/// caller to compare versions. Most changes are new records (all of an initial sync but the
+/// few that changed while it ran), and this finds out and stores them in one statement.
+pub fn put_if_new(
+    connection: &Connection,
+    record: Prepared,
+    version: u64,
+    search: &mut SearchBatch,
+) -> Result<Option<Prepared>, StoreError> {
+    let statement = "INSERT INTO records (id, kind, customer_id, parent_id, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING rowid";
+    match insert_row(connection, statement, &record, version)? {
+        Some(rowid) => {
+            index_row(connection, rowid, record, false, search)?;
+            Ok(None)
+        }
+        None => Ok(Some(record)),
+    }
+}
+
+/// Runs one of the record inserts above, and returns the row's rowid if it wrote one.
+fn insert_row(
+    connection: &Connection,
+    statement: &str,
+    record: &Prepared,
+    version: u64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(connection
+        .prepare_cached(statement)?
+        .query_row(
+            params![
+                record.id,
+                record.kind,
+                record.customer_id,
+                record.parent_id,
+                version as i64,
+                record.body
+            ],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Brings the identity index, and the search entries gathered in `search`, in step with the
+/// record just written at `rowid`.
+fn index_row(
+    connection: &Connection,
+    rowid: i64,
+    record: Prepared,
+    existed: bool,
+    search: &mut SearchBatch,
+) -> Result<(), StoreError> {
+    if record.kind == RecordKind::Customer.as_str() {
         if existed {
             connection
                 .prepare_cached("DELETE FROM identities WHERE customer_id = ?1")?
-                .execute([customer.id.as_str()])?;
+                .execute([&record.id])?;
         }
         let mut insert = connection.prepare_cached(
             "INSERT OR IGNORE INTO identities (kind, value, customer_id) VALUES (?1, ?2, ?3)",
         )?;
-        for identity in &customer.identities {
-            insert.execute(params![
-                identity.kind.as_str(),
-                identity.value,
-                customer.id.as_str()
-            ])?;
+        for (kind, value) in &record.identities {
+            insert.execute(params![kind, value, record.id])?;
         }
     }
 
-    if let Some(text) = search_text(record) {
+    if let Some(text) = record.search {
         if existed {
             search.removed.push(rowid);
         }

@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use switchboard_client::{ClientError, WriteRequest};
 use switchboard_model::{Change, ChangePage, Cursor};
+use switchboard_store::feed::PreparedPage;
 use switchboard_store::{Operation, Outcome, Store, StoreError};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -22,6 +23,14 @@ use crate::backoff::Backoff;
 use crate::hub::{Events, Hub};
 use crate::sse::SseParser;
 use crate::status::{ConnectivityTracker, Contact, Progress, SyncStatus};
+
+/// A page of the feed as fetched, prepared for the cache.
+struct Fetched {
+    page: Result<PreparedPage, SyncError>,
+    cursor: Cursor,
+    has_more: bool,
+    remaining: Option<u64>,
+}
 
 /// Why a sync step stopped.
 #[derive(Debug, thiserror::Error)]
@@ -192,26 +201,22 @@ impl<H: Hub> SyncEngine<H> {
         let mut pulled = Pulled::default();
         let mut next = Some(self.fetch(start, initial));
         while let Some(fetching) = next.take() {
-            let page = match fetching.await {
-                Ok(Ok(page)) => page,
+            let fetched = match fetching.await {
+                Ok(Ok(fetched)) => fetched,
                 Ok(Err(error)) => return Err(self.failed(error)),
                 Err(error) => return Err(SyncError::Task(error.to_string())),
             };
             self.contact(Contact::Answered);
-            if page.has_more {
-                next = Some(self.fetch(Some(page.cursor.clone()), false));
+            if fetched.has_more {
+                next = Some(self.fetch(Some(fetched.cursor.clone()), false));
             }
 
+            let page = fetched.page?;
+            let page_len = page.len() as u64;
             pulled.pages += 1;
-            pulled.changes += page.changes.len() as u64;
-            let page_len = page.changes.len() as u64;
+            pulled.changes += page_len;
             let store = Arc::clone(&self.store);
-            let applying = tokio::task::spawn_blocking(move || {
-                store
-                    .apply_page(&page.changes, &page.cursor)
-                    .map(|_| page.remaining)
-            });
-            let remaining = match applying.await {
+            match tokio::task::spawn_blocking(move || store.apply_prepared(page)).await {
                 Ok(result) => result?,
                 Err(error) => return Err(SyncError::Task(error.to_string())),
             };
@@ -220,7 +225,7 @@ impl<H: Hub> SyncEngine<H> {
                 let mut inner = self.inner();
                 if let Some(progress) = &mut inner.progress {
                     progress.done = pulled.changes;
-                    if let Some(remaining) = remaining {
+                    if let Some(remaining) = fetched.remaining {
                         progress.total = Some(pulled.changes - page_len + remaining);
                     }
                     let seconds = started.elapsed().as_secs_f64().max(0.001);
@@ -252,14 +257,39 @@ impl<H: Hub> SyncEngine<H> {
         Ok(pulled)
     }
 
+    /// Fetches the page after `after` and prepares it for the cache, on other threads than the
+    /// one applying the page before it: decoding and preparing cost as much as writing.
     fn fetch(
         &self,
         after: Option<Cursor>,
         count: bool,
-    ) -> tokio::task::JoinHandle<Result<ChangePage, ClientError>> {
+    ) -> tokio::task::JoinHandle<Result<Fetched, ClientError>> {
         let hub = self.hub.clone();
         let limit = self.config.page_size;
-        tokio::spawn(async move { hub.changes(after.as_ref(), limit, count).await })
+        tokio::spawn(async move {
+            let page = hub.changes(after.as_ref(), limit, count).await?;
+            let ChangePage {
+                changes,
+                cursor,
+                has_more,
+                remaining,
+            } = page;
+            let prepare_cursor = cursor.clone();
+            let page = match tokio::task::spawn_blocking(move || {
+                PreparedPage::new(&changes, prepare_cursor)
+            })
+            .await
+            {
+                Ok(prepared) => prepared.map_err(SyncError::from),
+                Err(error) => Err(SyncError::Task(error.to_string())),
+            };
+            Ok(Fetched {
+                page,
+                cursor,
+                has_more,
+                remaining,
+            })
+        })
     }
 
     /// Follows the live event stream from the cache's cursor until it ends, fails, or
