@@ -1525,7 +1525,7 @@ async fn invalid_input(w: &World) -> anyhow::Result<()> {
     }
     for path in [
         "/v1/customers?limit=0",
-        "/v1/changes?limit=5000",
+        "/v1/changes?limit=5001",
         "/v1/changes?after=abc",
     ] {
         let answer = w.get(path, &w.maya).await?;

@@ -80,7 +80,7 @@ impl Store {
     ) -> Result<Vec<CustomerSummary>, StoreError> {
         let reads = self.reads()?;
         let mut statement = reads.prepare_cached(
-            "SELECT r.body FROM identities i JOIN records r ON r.id = i.customer_id
+            "SELECT r.body FROM identities i JOIN records r ON r.rowid = i.record
              WHERE i.kind = ?1 AND i.value = ?2",
         )?;
         let rows =

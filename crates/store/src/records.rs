@@ -224,10 +224,11 @@ fn index_row(
                 .execute([&record.id])?;
         }
         let mut insert = connection.prepare_cached(
-            "INSERT OR IGNORE INTO identities (kind, value, customer_id) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO identities (kind, value, customer_id, record)
+             VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (kind, value) in &record.identities {
-            insert.execute(params![kind, value, record.id])?;
+            insert.execute(params![kind, value, record.id, rowid])?;
         }
     }
 

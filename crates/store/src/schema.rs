@@ -106,6 +106,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX records_by_customer ON records (customer_id);
     CREATE INDEX records_by_parent ON records (parent_id) WHERE customer_id IS NULL;
     ",
+    // 3: an identity points at its customer's row as well as their id, so that a screen pop
+    // reads two pages (the identity, the customer) instead of three (and the third from the
+    // largest index of all, every record's id).
+    "
+    ALTER TABLE identities ADD COLUMN record INTEGER;
+    UPDATE identities SET record = (SELECT rowid FROM records WHERE records.id = identities.customer_id);
+    ",
 ];
 
 /// The indexes an initial sync drops while it runs and builds once at its end, as the latest

@@ -65,7 +65,7 @@ pub struct SyncConfig {
 impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
-            page_size: 1_000,
+            page_size: 5_000,
             push_parallel: 8,
             backoff: Backoff::default(),
             poll_every: Duration::from_secs(10),

@@ -11,7 +11,7 @@ use super::page_limit;
 use crate::HubState;
 
 /// The most changes one page may hold.
-pub const MAX_CHANGES: u32 = 1_000;
+pub const MAX_CHANGES: u32 = 5_000;
 const DEFAULT_CHANGES: u32 = 500;
 
 /// The query string of the change feed.
