@@ -84,19 +84,24 @@ pub struct Prepared {
     search: Option<String>,
     /// For a customer: their identities as (kind, normalised value).
     identities: Vec<(&'static str, String)>,
+    /// For a customer: what a screen pop shows of them, as JSON.
+    summary: Option<String>,
 }
 
 impl Prepared {
     /// Prepares `record`; pure, and the costly part of storing one (encoding, phone numbers'
     /// national forms for search).
     pub fn new(record: &Record) -> Result<Prepared, StoreError> {
-        let identities = match record {
-            Record::Customer(customer) => customer
-                .identities
-                .iter()
-                .map(|identity| (identity.kind.as_str(), identity.value.clone()))
-                .collect(),
-            _ => Vec::new(),
+        let (identities, summary) = match record {
+            Record::Customer(customer) => (
+                customer
+                    .identities
+                    .iter()
+                    .map(|identity| (identity.kind.as_str(), identity.value.clone()))
+                    .collect(),
+                Some(serde_json::to_string(&customer.summary())?),
+            ),
+            _ => (Vec::new(), None),
         };
         Ok(Prepared {
             id: record.id().to_owned(),
@@ -106,6 +111,7 @@ impl Prepared {
             body: serde_json::to_string(record)?,
             search: search_text(record),
             identities,
+            summary,
         })
     }
 
@@ -224,11 +230,11 @@ fn index_row(
                 .execute([&record.id])?;
         }
         let mut insert = connection.prepare_cached(
-            "INSERT OR IGNORE INTO identities (kind, value, customer_id, record)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO identities (kind, value, customer_id, record, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for (kind, value) in &record.identities {
-            insert.execute(params![kind, value, record.id, rowid])?;
+            insert.execute(params![kind, value, record.id, rowid, record.summary])?;
         }
     }
 

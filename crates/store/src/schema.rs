@@ -113,6 +113,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE identities ADD COLUMN record INTEGER;
     UPDATE identities SET record = (SELECT rowid FROM records WHERE records.id = identities.customer_id);
     ",
+    // 4: an identity carries the summary a screen pop shows, so that a pop reads the identity
+    // index alone, which is small enough to keep in memory. Rows written before stay NULL
+    // until their customer changes; the lookup reads the record for those.
+    "
+    ALTER TABLE identities ADD COLUMN summary TEXT;
+    ",
 ];
 
 /// The indexes an initial sync drops while it runs and builds once at its end, as the latest

@@ -403,3 +403,55 @@ fn a_first_fill_leaves_the_pane_for_later_survives_a_restart_and_ends_with_every
     );
     drop(folder);
 }
+
+#[test]
+fn a_screen_pop_reads_the_identity_index_alone_and_older_rows_still_pop() {
+    let (_folder, store) = open();
+    store
+        .apply_page(
+            &[
+                upsert(
+                    1,
+                    1,
+                    customer(1, "Priya Shah", "+447700900123", "priya@example.com"),
+                ),
+                upsert(
+                    2,
+                    1,
+                    customer(2, "Tom Shah", "+447700900124", "tom@example.com"),
+                ),
+            ],
+            &Cursor("2".to_owned()),
+        )
+        .expect("the page applies");
+    assert_eq!(
+        store.warm_screen_pops().expect("the index is read"),
+        4,
+        "two customers with a phone number and an e-mail address each"
+    );
+
+    // A row written before identities carried the summary (schema 3) pops from the record.
+    let raw = rusqlite::Connection::open(store.path()).expect("the file opens");
+    raw.execute(
+        "UPDATE identities SET summary = NULL WHERE customer_id = ?1",
+        [CustomerId::from_number(2).as_str()],
+    )
+    .expect("the summary is cleared");
+    for (number, name) in [
+        ("+447700900123", "Priya Shah"),
+        ("+447700900124", "Tom Shah"),
+    ] {
+        let lookup = store
+            .lookup(IdentityKind::Phone, number)
+            .expect("the lookup runs");
+        assert_eq!(
+            lookup
+                .candidates
+                .iter()
+                .map(|candidate| candidate.display_name.as_str())
+                .collect::<Vec<_>>(),
+            vec![name],
+            "{number} pops its customer, with or without a stored summary"
+        );
+    }
+}
