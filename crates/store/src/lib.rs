@@ -148,6 +148,14 @@ impl Store {
     }
 }
 
+/// Where a desk keeps its cache: the user's local (not roaming) data folder, since the cache
+/// is this machine's copy and can always be pulled again: `~/.local/share/switchboard` on
+/// Linux, `%LOCALAPPDATA%\switchboard` on Windows, `~/Library/Application Support/switchboard`
+/// on macOS. `None` on a system without one; the desk's settings can name a path instead.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::data_local_dir().map(|folder| folder.join("switchboard").join("cache.db"))
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

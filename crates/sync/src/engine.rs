@@ -178,11 +178,13 @@ impl<H: Hub> SyncEngine<H> {
     /// next page while the current one is applied. From an empty cache this is the initial
     /// sync, and its progress is published.
     ///
-    /// FIXME(sync-speed): an initial sync applies about 14,000 changes a second on the
-    /// bench machine's disk (29,000 on tmpfs), short of the 50,000 target: each change is
-    /// decoded, encoded again for the cache and written to four indexes, and every page is
-    /// written twice (log, then checkpoint). Storing the hub's JSON as it came, and building
-    /// the search index after the initial sync in one pass, are the next steps.
+    /// FIXME(sync-speed): at a million customers (13.4 million records) an initial sync
+    /// applies about 20,000 changes a second on the bench machine, short of the 50,000
+    /// target (35,000 at 100,000 customers). What grows with size is the unique index on
+    /// record ids: ids are random, so every insert dirties a page of it that the log and then
+    /// the file must write. Next: leave that index out of the first fill too (the table must
+    /// be rebuilt so that it is a named index), apply tombstones and duplicates at the end,
+    /// and refuse reads by id until then.
     pub async fn pull(&self) -> Result<Pulled, SyncError> {
         let start = self.store.cursor()?;
         // An initial sync that stopped half-way (the desk closed, the link dropped) is still
