@@ -8,4 +8,5 @@
 //! RTP and the audio devices come next.
 
 pub mod g711;
+pub mod sdp;
 pub mod tone;
