@@ -191,6 +191,19 @@ pub fn tauri_driver() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Installs cargo-fuzz, which runs the fuzz targets under libFuzzer.
+pub fn cargo_fuzz() -> anyhow::Result<PathBuf> {
+    let path = cargo_bin_dir().join("cargo-fuzz");
+    if Step::new(&path.to_string_lossy(), &["--version"]).succeeds() {
+        return Ok(path);
+    }
+    cargo(&["install", "cargo-fuzz", "--version", "^0.13", "--locked"]).run()?;
+    if !path.exists() {
+        bail!("cargo install did not produce {}", path.display());
+    }
+    Ok(path)
+}
+
 /// Builds the UI into ui/dist, which the desktop binary embeds at compile time.
 pub fn build_ui() -> anyhow::Result<()> {
     Step::new("npm", &["run", "build"])

@@ -4,7 +4,7 @@
 //!
 //! Other commands: `setup` (install only), `bindings` (regenerate the TypeScript IPC bindings),
 //! `bundle` (build .deb and .rpm packages), `bench hub|cache|sync` (figures, kept in
-//! artifacts/bench).
+//! artifacts/bench), `fuzz` (the softphone's fuzz target).
 
 mod bench;
 mod install;
@@ -31,7 +31,10 @@ commands:
                  sync a desk's cache from a hub of N customers (a million by default), then
                  time screen-pop lookups and type-ahead; report to artifacts/bench
   bench sync [--seeds N] [--kills N]
-                 the fault simulation over N seeds (3000) and N SIGKILLs (150)";
+                 the fault simulation over N seeds (3000) and N SIGKILLs (150)
+  fuzz [--seconds N]
+                 fuzz what a remote peer can send the softphone (RTP, DTMF, SDP) for N
+                 seconds (300); crashes are kept in crates/voice/fuzz/artifacts";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         "bindings" => bindings(),
         "bundle" => bundle(),
         "bench" => bench::bench(rest),
+        "fuzz" => fuzz(rest),
         "help" | "--help" | "-h" => {
             say(USAGE);
             Ok(())
@@ -97,6 +101,34 @@ fn bindings() -> anyhow::Result<()> {
     .run()?;
     say("xtask: ui/src/lib/ipc/bindings.ts regenerated");
     Ok(())
+}
+
+/// Runs the softphone's fuzz target with libFuzzer. The machine's toolchain is stable, which
+/// libFuzzer's instrumentation flags do not need, but cargo-fuzz asks for nightly-only options;
+/// `RUSTC_BOOTSTRAP` lets stable accept them, and the sanitizer is left out because it needs a
+/// nightly standard library.
+fn fuzz(args: &[String]) -> anyhow::Result<()> {
+    let seconds = match args {
+        [] => "300".to_owned(),
+        [flag, seconds] if flag == "--seconds" => seconds.clone(),
+        _ => anyhow::bail!("usage: cargo xtask fuzz [--seconds N]"),
+    };
+    let cargo_fuzz = install::cargo_fuzz()?;
+    process::Step::new(
+        &cargo_fuzz.to_string_lossy(),
+        &[
+            "fuzz",
+            "run",
+            "--sanitizer",
+            "none",
+            "peer_input",
+            "--",
+            &format!("-max_total_time={seconds}"),
+        ],
+    )
+    .dir(root().join("crates/voice"))
+    .env("RUSTC_BOOTSTRAP", "1")
+    .run()
 }
 
 fn bundle() -> anyhow::Result<()> {
