@@ -19,8 +19,9 @@ const BUILD_PACKAGES: &[&str] = &[
     "libssl-dev",
 ];
 
-/// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus, and
-/// PostgreSQL (each test runs its own throwaway cluster on loopback; the system one is unused).
+/// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus,
+/// PostgreSQL (each test runs its own throwaway cluster on loopback; the system one is unused)
+/// and kamailio (the softphone's tests run their own registrar on a free loopback port).
 const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -31,6 +32,7 @@ const TEST_PACKAGES: &[&str] = &[
     // The customer's web chat page is tested in a real browser.
     "chromium",
     "chromium-driver",
+    "kamailio",
 ];
 
 /// Everything `run` and `test` need.

@@ -7,12 +7,16 @@
 //! frame per 20 ms; [`dtmf`] sends and hears key presses as RFC 4733 events; [`sdp`] describes
 //! a call's audio and answers a peer's offer (hold is a direction); [`tone`] tells whether a
 //! frequency is present in a stretch of audio, which is how the tests prove that sound got
-//! through in each direction. Signalling (SIP over rsipstack), the media loop over UDP and
-//! the audio devices come next.
+//! through in each direction.
+//!
+//! [`sip`] is the signalling over rsipstack; so far the endpoint and registration with digest
+//! authentication, tested against kamailio. Calls, the media loop over UDP and the audio
+//! devices come next.
 
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod rtp;
 pub mod sdp;
+pub mod sip;
 pub mod tone;
