@@ -21,7 +21,8 @@ const BUILD_PACKAGES: &[&str] = &[
 
 /// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus,
 /// PostgreSQL (each test runs its own throwaway cluster on loopback; the system one is unused)
-/// and kamailio (the softphone's tests run their own registrar on a free loopback port).
+/// kamailio and baresip (the softphone's tests run their own registrar and SIP phones on free
+/// loopback ports).
 const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -33,6 +34,7 @@ const TEST_PACKAGES: &[&str] = &[
     "chromium",
     "chromium-driver",
     "kamailio",
+    "baresip-core",
 ];
 
 /// Everything `run` and `test` need.

@@ -9,9 +9,10 @@
 //! frequency is present in a stretch of audio, which is how the tests prove that sound got
 //! through in each direction.
 //!
-//! [`sip`] is the signalling over rsipstack; so far the endpoint and registration with digest
-//! authentication, tested against kamailio. Calls, the media loop over UDP and the audio
-//! devices come next.
+//! [`sip`] is the signalling over rsipstack: the endpoint, registration with digest
+//! authentication (tested against kamailio), and calls that arrive, ring, are answered or
+//! refused and hung up (tested against baresip). Outbound calls, hold, DTMF, transfer, the
+//! media loop over UDP and the audio devices come next.
 
 pub mod dtmf;
 pub mod g711;

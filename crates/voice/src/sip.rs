@@ -1,17 +1,29 @@
-//! SIP signalling over rsipstack: the phone's endpoint on the network, and registration with
-//! a registrar using digest authentication.
+//! SIP signalling over rsipstack: the phone's endpoint on the network, registration with a
+//! registrar using digest authentication, and calls that arrive: ringing, answered with a
+//! session description, refused as busy or declined, hung up by either side.
 //!
 //! rsipstack holds the transaction and dialog layers; this module keeps its types out of the
 //! phone's API, so that the rest of the product sees only what a call needs.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use rsipstack::dialog::DialogId;
 use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
+use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
+use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::TransportLayer;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::{EndpointBuilder, transaction::Endpoint};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::sdp::{SdpError, Session};
 
 /// Why the phone could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +43,123 @@ pub enum PhoneError {
     Refused { status: u16 },
     #[error("the registrar did not answer ({0}); check its address and the network")]
     Unreachable(String),
+    #[error("the call could not be {action}: {message}")]
+    Call {
+        action: &'static str,
+        message: String,
+    },
+}
+
+/// What happens to the phone's calls, in the order it happens.
+#[derive(Debug)]
+pub enum CallEvent {
+    /// A call arrives; answer, reject or let it ring.
+    Incoming(IncomingCall),
+    /// Both sides talk.
+    Established { call: String },
+    /// The call is over.
+    Ended { call: String, reason: EndReason },
+}
+
+/// Why a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The caller gave up while it rang.
+    CallerCancelled,
+    /// The other side hung up.
+    RemoteHungUp,
+    /// This side hung up.
+    LocalHungUp,
+    /// This side refused it (busy or declined).
+    Refused,
+    /// The other side refused or failed it, with this status.
+    Failed(u16),
+    /// The other side stopped answering.
+    TimedOut,
+}
+
+/// How this side refuses a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 486: the agent is on another call.
+    Busy,
+    /// 603: the agent declined it.
+    Decline,
+}
+
+/// A call that arrived and is not yet answered.
+pub struct IncomingCall {
+    /// This call's id in later events.
+    pub call: String,
+    /// Who calls: the user part of P-Asserted-Identity when the network vouches for it,
+    /// else of From. This is what a screen pop looks up.
+    pub caller: String,
+    /// The caller's audio, or why it cannot be used.
+    pub offer: Result<Session, SdpError>,
+    dialog: InviteDialog,
+}
+
+impl std::fmt::Debug for IncomingCall {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("IncomingCall")
+            .field("call", &self.call)
+            .field("caller", &self.caller)
+            .field("offer", &self.offer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IncomingCall {
+    /// Tells the caller that the agent's phone rings (180).
+    pub fn ring(&self) -> Result<(), PhoneError> {
+        self.dialog
+            .ringing(None, None)
+            .map_err(|error| PhoneError::Call {
+                action: "rung",
+                message: error.to_string(),
+            })
+    }
+
+    /// Answers with `answer` (200 OK with its description).
+    pub fn answer(&self, answer: &Session) -> Result<(), PhoneError> {
+        let body = answer.to_sdp(1, 1).into_bytes();
+        self.dialog
+            .accept(Some(vec![sdp_content_type()]), Some(body))
+            .map_err(|error| PhoneError::Call {
+                action: "answered",
+                message: error.to_string(),
+            })
+    }
+
+    /// Refuses the call.
+    pub fn reject(&self, refusal: Refusal) -> Result<(), PhoneError> {
+        let status = match refusal {
+            Refusal::Busy => StatusCode::BusyHere,
+            Refusal::Decline => StatusCode::Decline,
+        };
+        self.dialog
+            .reject(Some(status), None)
+            .map_err(|error| PhoneError::Call {
+                action: "refused",
+                message: error.to_string(),
+            })
+    }
+
+    /// Hangs the call up (BYE once answered).
+    pub async fn hang_up(&self) -> Result<(), PhoneError> {
+        self.dialog
+            .hangup()
+            .await
+            .map_err(|error| PhoneError::Call {
+                action: "hung up",
+                message: error.to_string(),
+            })
+    }
+}
+
+fn sdp_content_type() -> Header {
+    Header::ContentType("application/sdp".into())
 }
 
 /// The user and password the registrar knows the agent's phone by.
@@ -55,6 +184,7 @@ pub struct Phone {
     endpoint: Endpoint,
     address: SocketAddr,
     stop: CancellationToken,
+    events: Option<mpsc::UnboundedReceiver<CallEvent>>,
 }
 
 impl std::fmt::Debug for Phone {
@@ -91,18 +221,46 @@ impl Phone {
             .with_cancel_token(stop.clone())
             .with_transport_layer(transports)
             .build();
+        let incoming = endpoint
+            .incoming_transactions()
+            .map_err(|error| PhoneError::Bind {
+                address,
+                message: error.to_string(),
+            })?;
         let inner = endpoint.inner.clone();
         tokio::spawn(async move {
             if let Err(error) = inner.serve().await {
                 tracing::warn!(%error, "the phone's SIP endpoint stopped");
             }
         });
+
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (states, state_changes) = dialogs.new_dialog_state_channel();
+        let (events, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(follow_states(
+            Arc::clone(&dialogs),
+            state_changes,
+            events.clone(),
+        ));
+        tokio::spawn(take_requests(
+            Arc::clone(&dialogs),
+            incoming,
+            states,
+            events,
+        ));
+
         tracing::info!(address = %bound, "phone listening for SIP");
         Ok(Phone {
             endpoint,
             address: bound,
             stop,
+            events: Some(receiver),
         })
+    }
+
+    /// The stream of call events; there is one, so the second call returns `None`.
+    pub fn events(&mut self) -> Option<mpsc::UnboundedReceiver<CallEvent>> {
+        self.events.take()
     }
 
     /// Where the phone receives SIP.
@@ -139,6 +297,164 @@ impl Phone {
         }
         tracing::info!(user = %account.user, expires = registration.expires(), "registered");
         Ok(registration.expires())
+    }
+}
+
+/// Serves the requests that reach the phone: new calls become dialogs and events, requests
+/// within a call go to its dialog, the rest get their standard refusals.
+async fn take_requests(
+    dialogs: Arc<DialogLayer>,
+    mut incoming: rsipstack::transaction::TransactionReceiver,
+    states: DialogStateSender,
+    events: mpsc::UnboundedSender<CallEvent>,
+) {
+    while let Some(mut transaction) = incoming.recv().await {
+        let in_dialog = transaction
+            .original
+            .to_header()
+            .ok()
+            .and_then(|to| to.tag().ok().flatten())
+            .is_some();
+        if in_dialog {
+            match dialogs.match_dialog(&transaction) {
+                Some(mut dialog) => {
+                    tokio::spawn(async move {
+                        if let Err(error) = dialog.handle(&mut transaction).await {
+                            tracing::debug!(%error, "a request within a call failed");
+                        }
+                    });
+                }
+                None => {
+                    let _ = transaction
+                        .reply(StatusCode::CallTransactionDoesNotExist)
+                        .await;
+                }
+            }
+            continue;
+        }
+
+        match transaction.original.method {
+            Method::Invite => {
+                if let Some(call) = new_call(&dialogs, transaction, &states) {
+                    let _ = events.send(CallEvent::Incoming(call));
+                }
+            }
+            Method::Options => {
+                let _ = transaction.reply(StatusCode::OK).await;
+            }
+            _ => {
+                let _ = transaction.reply(StatusCode::MethodNotAllowed).await;
+            }
+        }
+    }
+}
+
+/// Makes a dialog of a new INVITE and hands its transaction to it; `None` (after refusing
+/// it) when the INVITE cannot start a call.
+fn new_call(
+    dialogs: &Arc<DialogLayer>,
+    mut transaction: Transaction,
+    states: &DialogStateSender,
+) -> Option<IncomingCall> {
+    let request = transaction.original.clone();
+    let contact = dialogs
+        .build_local_contact(Some("switchboard".to_owned()), None)
+        .ok();
+    let dialog =
+        match dialogs.get_or_create_server_invite(&transaction, states.clone(), None, contact) {
+            Ok(dialog) => dialog,
+            Err(error) => {
+                tracing::warn!(%error, "an INVITE could not start a call");
+                return None;
+            }
+        };
+    let call = dialog.id().to_string();
+    let caller = caller_of(&request);
+    let offer = std::str::from_utf8(&request.body)
+        .map_err(|_| SdpError::NoAudio)
+        .and_then(Session::parse);
+    tracing::info!(%call, "call arriving");
+
+    // The dialog answers the INVITE's transaction (100 Trying, the final answer, the ACK, a
+    // CANCEL) on a task of its own; the call's methods act on the same dialog.
+    let mut serving = dialog.clone();
+    tokio::spawn(async move {
+        if let Err(error) = serving.handle(&mut transaction).await {
+            tracing::debug!(%error, "an arriving call's transaction ended with an error");
+        }
+    });
+    Some(IncomingCall {
+        call,
+        caller,
+        offer,
+        dialog,
+    })
+}
+
+/// The user part of P-Asserted-Identity, else of From.
+fn caller_of(request: &rsipstack::sip::Request) -> String {
+    let asserted = request
+        .p_asserted_identity_header()
+        .and_then(|identity| rsipstack::sip::typed::From::parse(identity.value()).ok())
+        .and_then(|identity| identity.uri.user().map(str::to_owned));
+    let from = || {
+        request
+            .from_header()
+            .ok()
+            .and_then(|from| from.typed().ok())
+            .and_then(|from| from.uri.user().map(str::to_owned))
+    };
+    asserted.or_else(from).unwrap_or_default()
+}
+
+/// Turns the dialogs' state changes into call events.
+async fn follow_states(
+    dialogs: Arc<DialogLayer>,
+    mut changes: rsipstack::dialog::dialog::DialogStateReceiver,
+    events: mpsc::UnboundedSender<CallEvent>,
+) {
+    while let Some(change) = changes.recv().await {
+        match change {
+            DialogState::Confirmed(id, _) => {
+                let _ = events.send(CallEvent::Established {
+                    call: id.to_string(),
+                });
+            }
+            DialogState::Terminated(id, reason) => {
+                dialogs.remove_dialog(&id);
+                let _ = events.send(CallEvent::Ended {
+                    call: id.to_string(),
+                    reason: end_reason(&id, &reason),
+                });
+            }
+            // Requests within a call that this step does not handle yet are answered, so that
+            // the stack does not time them out.
+            DialogState::Updated(_, _, handle)
+            | DialogState::Notify(_, _, handle)
+            | DialogState::Refer(_, _, handle)
+            | DialogState::Message(_, _, handle)
+            | DialogState::Info(_, _, handle)
+            | DialogState::Options(_, _, handle)
+            | DialogState::Publish(_, _, handle) => {
+                let _ = handle.reply(StatusCode::NotImplemented).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+fn end_reason(_id: &DialogId, reason: &TerminatedReason) -> EndReason {
+    match reason {
+        TerminatedReason::UacCancel => EndReason::CallerCancelled,
+        TerminatedReason::UacBye => EndReason::RemoteHungUp,
+        TerminatedReason::UasBye => EndReason::LocalHungUp,
+        TerminatedReason::UasBusy | TerminatedReason::UasDecline => EndReason::Refused,
+        TerminatedReason::Timeout => EndReason::TimedOut,
+        TerminatedReason::UacBusy => EndReason::Failed(486),
+        TerminatedReason::ProxyError(status)
+        | TerminatedReason::UacOther(status)
+        | TerminatedReason::UasOther(status) => EndReason::Failed(u16::from(status.clone())),
+        TerminatedReason::ProxyAuthRequired => EndReason::Failed(407),
     }
 }
 

@@ -1,0 +1,247 @@
+//! Calls from a real SIP phone: baresip on loopback, scripted through its `ctrl_tcp` module,
+//! calls the phone; the phone rings, answers with its session description and hangs up, or
+//! refuses as busy. Each step waits for the SIP event it causes, on both sides.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use switchboard_voice::g711::Law;
+use switchboard_voice::sdp::{Direction, Session};
+use switchboard_voice::sip::{CallEvent, EndReason, IncomingCall, Phone, Refusal};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Longest a step may take before the test gives up on it: a guard against hanging, not a
+/// measure; every step normally takes milliseconds.
+const GUARD: Duration = Duration::from_secs(20);
+
+/// A baresip instance with one account, stopped when dropped.
+struct Baresip {
+    child: Child,
+    control: TcpStream,
+    buffered: Vec<u8>,
+    _folder: tempfile::TempDir,
+}
+
+impl Baresip {
+    async fn start(user: &str) -> anyhow::Result<Baresip> {
+        let folder = tempfile::tempdir()?;
+        let sip = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+        let control = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let tone = folder.path().join("tone.wav");
+        write_tone(&tone, 1_000.0, 60)?;
+        std::fs::write(
+            folder.path().join("config"),
+            format!(
+                "poll_method epoll\nsip_listen {sip}\nnet_interface 127.0.0.1\n\
+                 audio_player alsa,null\naudio_alert alsa,null\n\
+                 audio_source aufile,{tone}\nrtp_ports 30000-30999\n\
+                 module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+                 module alsa.so\nmodule_tmp account.so\nmodule_app menu.so\n\
+                 module_app ctrl_tcp.so\nctrl_tcp_listen {control}\n",
+                tone = tone.display(),
+            ),
+        )?;
+        std::fs::write(
+            folder.path().join("accounts"),
+            format!("<sip:{user}@127.0.0.1>;regint=0;audio_codecs=PCMU\n"),
+        )?;
+
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(folder.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start baresip; `cargo xtask setup` installs it")?;
+
+        // Ready once its control port accepts a connection.
+        let started = tokio::time::Instant::now();
+        let control = loop {
+            match TcpStream::connect(control).await {
+                Ok(stream) => break stream,
+                Err(_) if started.elapsed() < GUARD => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(error) => bail!("baresip's control port never opened: {error}"),
+            }
+        };
+        Ok(Baresip {
+            child,
+            control,
+            buffered: Vec::new(),
+            _folder: folder,
+        })
+    }
+
+    async fn command(&mut self, command: &str, params: &str) -> anyhow::Result<()> {
+        let body = serde_json::json!({"command": command, "params": params}).to_string();
+        self.control
+            .write_all(format!("{}:{body},", body.len()).as_bytes())
+            .await?;
+        Ok(())
+    }
+
+    /// Waits for the event of `kind`, skipping others and command responses.
+    async fn event(&mut self, kind: &str) -> anyhow::Result<Value> {
+        tokio::time::timeout(GUARD, async {
+            loop {
+                let message = self.next_message().await?;
+                if message["event"] == true && message["type"] == kind {
+                    return Ok(message);
+                }
+            }
+        })
+        .await
+        .with_context(|| format!("baresip never reported {kind}"))?
+    }
+
+    async fn next_message(&mut self) -> anyhow::Result<Value> {
+        loop {
+            if let Some(colon) = self.buffered.iter().position(|&b| b == b':') {
+                let length: usize = std::str::from_utf8(&self.buffered[..colon])?.parse()?;
+                if self.buffered.len() > colon + length + 1 {
+                    let message =
+                        serde_json::from_slice(&self.buffered[colon + 1..colon + 1 + length])?;
+                    self.buffered.drain(..colon + length + 2);
+                    return Ok(message);
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            let read = self.control.read(&mut chunk).await?;
+            if read == 0 {
+                bail!("baresip closed its control connection");
+            }
+            self.buffered.extend_from_slice(&chunk[..read]);
+        }
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `seconds` of a sine at `frequency` as an 8 kHz mono 16-bit WAV file.
+fn write_tone(path: &std::path::Path, frequency: f64, seconds: usize) -> anyhow::Result<()> {
+    let samples = switchboard_voice::tone::sine(frequency, 8_000.0, 8_000.0, 0, 8_000 * seconds);
+    let data_length = (samples.len() * 2) as u32;
+    let mut bytes = Vec::with_capacity(44 + samples.len() * 2);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_length).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&8_000u32.to_le_bytes());
+    bytes.extend_from_slice(&16_000u32.to_le_bytes()); // bytes per second
+    bytes.extend_from_slice(&2u16.to_le_bytes()); // bytes per frame
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_length.to_le_bytes());
+    for sample in samples {
+        bytes.extend_from_slice(&sample.to_le_bytes());
+    }
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+async fn next_event(events: &mut UnboundedReceiver<CallEvent>) -> anyhow::Result<CallEvent> {
+    tokio::time::timeout(GUARD, events.recv())
+        .await
+        .context("the phone reported nothing")?
+        .context("the phone's events ended")
+}
+
+async fn incoming(events: &mut UnboundedReceiver<CallEvent>) -> anyhow::Result<IncomingCall> {
+    match next_event(events).await? {
+        CallEvent::Incoming(call) => Ok(call),
+        other => bail!("expected a call to arrive, got {other:?}"),
+    }
+}
+
+fn our_audio(phone: &Phone) -> Session {
+    Session {
+        address: phone.address().ip(),
+        port: 40_000,
+        codecs: vec![Law::Mu, Law::A],
+        telephone_event: Some(switchboard_voice::sdp::TELEPHONE_EVENT),
+        direction: Direction::SendRecv,
+    }
+}
+
+fn uri(address: SocketAddr) -> String {
+    format!("sip:agent@{address}")
+}
+
+#[tokio::test]
+async fn a_call_from_baresip_rings_is_answered_and_hung_up_by_the_agent() -> anyhow::Result<()> {
+    let mut phone = Phone::start("127.0.0.1:0".parse()?).await?;
+    let mut events = phone.events().context("the phone's events")?;
+    let mut caller = Baresip::start("priya").await?;
+
+    caller.command("dial", &uri(phone.address())).await?;
+    let call = incoming(&mut events).await?;
+    assert_eq!(
+        call.caller, "priya",
+        "the caller's number (here a user) is what the screen pop looks up"
+    );
+    let offer = call
+        .offer
+        .as_ref()
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    assert!(
+        offer.codecs.contains(&Law::Mu),
+        "baresip offers the PCMU it is configured for: {offer:?}"
+    );
+
+    call.ring()?;
+    caller.event("CALL_RINGING").await?;
+    call.answer(&our_audio(&phone).answer(offer)?)?;
+    caller.event("CALL_ESTABLISHED").await?;
+    match next_event(&mut events).await? {
+        CallEvent::Established { call: id } => assert_eq!(id, call.call, "the same call"),
+        other => bail!("expected the call to be established, got {other:?}"),
+    }
+
+    call.hang_up().await?;
+    caller.event("CALL_CLOSED").await?;
+    match next_event(&mut events).await? {
+        CallEvent::Ended { reason, .. } => assert_eq!(
+            reason,
+            EndReason::LocalHungUp,
+            "the agent hung up, and the event says so"
+        ),
+        other => bail!("expected the call to end, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_busy_agent_refuses_and_the_caller_hears_busy() -> anyhow::Result<()> {
+    let mut phone = Phone::start("127.0.0.1:0".parse()?).await?;
+    let mut events = phone.events().context("the phone's events")?;
+    let mut caller = Baresip::start("tom").await?;
+
+    caller.command("dial", &uri(phone.address())).await?;
+    let call = incoming(&mut events).await?;
+    call.reject(Refusal::Busy)?;
+    let closed = caller.event("CALL_CLOSED").await?;
+    let reason = closed["param"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("486") || reason.to_lowercase().contains("busy"),
+        "the caller must hear busy, not a failure: {closed}"
+    );
+    match next_event(&mut events).await? {
+        CallEvent::Ended { reason, .. } => assert_eq!(reason, EndReason::Refused),
+        other => bail!("expected the call to end, got {other:?}"),
+    }
+    Ok(())
+}
