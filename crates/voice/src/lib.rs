@@ -10,9 +10,10 @@
 //! through in each direction.
 //!
 //! [`sip`] is the signalling over rsipstack: the endpoint, registration with digest
-//! authentication (tested against kamailio), and calls that arrive, ring, are answered or
-//! refused and hung up (tested against baresip). Outbound calls, hold, DTMF, transfer, the
-//! media loop over UDP and the audio devices come next.
+//! authentication (tested against kamailio), calls that arrive (ring, answer, refuse, the
+//! caller's CANCEL) and calls placed (progress, answer), hung up by either side, all tested
+//! against baresip. Hold, DTMF, transfer, the media loop over UDP and the audio devices come
+//! next.
 
 pub mod dtmf;
 pub mod g711;

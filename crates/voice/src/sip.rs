@@ -1,14 +1,15 @@
 //! SIP signalling over rsipstack: the phone's endpoint on the network, registration with a
-//! registrar using digest authentication, and calls that arrive: ringing, answered with a
-//! session description, refused as busy or declined, hung up by either side.
+//! registrar using digest authentication, calls that arrive (ringing, answered with a session
+//! description, refused as busy or declined, cancelled by the caller) and calls placed
+//! (ringing and early media at the far end, the answer), hung up by either side.
 //!
 //! rsipstack holds the transaction and dialog layers; this module keeps its types out of the
 //! phone's API, so that the rest of the product sees only what a call needs.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use rsipstack::dialog::DialogId;
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -50,11 +51,20 @@ pub enum PhoneError {
     },
 }
 
-/// What happens to the phone's calls, in the order it happens.
+/// What happens to the phone's calls, in the order it happens. `call` is the call's SIP
+/// Call-ID, the same in every event of one call.
 #[derive(Debug)]
 pub enum CallEvent {
     /// A call arrives; answer, reject or let it ring.
     Incoming(IncomingCall),
+    /// A call this phone placed rings at the other end.
+    Ringing { call: String },
+    /// A call this phone placed plays audio before it is answered (183 with a description):
+    /// a ring-back tone or an announcement.
+    EarlyMedia {
+        call: String,
+        answer: Result<Session, SdpError>,
+    },
     /// Both sides talk.
     Established { call: String },
     /// The call is over.
@@ -158,6 +168,60 @@ impl IncomingCall {
     }
 }
 
+/// A call this phone placed.
+pub struct OutgoingCall {
+    /// This call's id in events.
+    pub call: String,
+    dialog: InviteDialog,
+    answer:
+        Option<rsipstack::platform::JoinHandle<rsipstack::dialog::invitation::InviteAsyncResult>>,
+}
+
+impl std::fmt::Debug for OutgoingCall {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("OutgoingCall")
+            .field("call", &self.call)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutgoingCall {
+    /// Waits for the final answer: the other side's description when it answered, the status
+    /// when it refused. Only the first call waits; later ones say the answer was taken.
+    pub async fn answered(&mut self) -> Result<Session, PhoneError> {
+        let failed = |message: String| PhoneError::Call {
+            action: "answered",
+            message,
+        };
+        let answer = self
+            .answer
+            .take()
+            .ok_or_else(|| failed("its answer was already taken".to_owned()))?;
+        let (_, response) = answer
+            .await
+            .map_err(|error| failed(error.to_string()))?
+            .map_err(|error| failed(error.to_string()))?;
+        let response = response.ok_or_else(|| failed("no answer came".to_owned()))?;
+        let status = u16::from(response.status_code.clone());
+        if !(200..300).contains(&status) {
+            return Err(failed(format!("the other side answered {status}")));
+        }
+        session_of(&response.body).map_err(|error| failed(error.to_string()))
+    }
+
+    /// Hangs up: CANCEL while it rings, BYE once answered.
+    pub async fn hang_up(&self) -> Result<(), PhoneError> {
+        self.dialog
+            .hangup()
+            .await
+            .map_err(|error| PhoneError::Call {
+                action: "hung up",
+                message: error.to_string(),
+            })
+    }
+}
+
 fn sdp_content_type() -> Header {
     Header::ContentType("application/sdp".into())
 }
@@ -185,7 +249,14 @@ pub struct Phone {
     address: SocketAddr,
     stop: CancellationToken,
     events: Option<mpsc::UnboundedReceiver<CallEvent>>,
+    dialogs: Arc<DialogLayer>,
+    states: DialogStateSender,
+    /// The Call-IDs of calls this phone placed and that have not ended: their early states are
+    /// the other side's progress, where an arriving call's are this side's own ringing.
+    placed: Placed,
 }
+
+type Placed = Arc<Mutex<HashSet<String>>>;
 
 impl std::fmt::Debug for Phone {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -237,15 +308,17 @@ impl Phone {
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         let (states, state_changes) = dialogs.new_dialog_state_channel();
         let (events, receiver) = mpsc::unbounded_channel();
+        let placed = Placed::default();
         tokio::spawn(follow_states(
             Arc::clone(&dialogs),
             state_changes,
             events.clone(),
+            Arc::clone(&placed),
         ));
         tokio::spawn(take_requests(
             Arc::clone(&dialogs),
             incoming,
-            states,
+            states.clone(),
             events,
         ));
 
@@ -255,6 +328,46 @@ impl Phone {
             address: bound,
             stop,
             events: Some(receiver),
+            dialogs,
+            states,
+            placed,
+        })
+    }
+
+    /// Calls `target` (such as `sip:+447700900123@pbx.example.com`) offering `offer`; the
+    /// call's progress comes as events, and [`OutgoingCall::answered`] waits for the answer.
+    pub fn dial(&self, target: &str, offer: &Session) -> Result<OutgoingCall, PhoneError> {
+        let callee = rsipstack::sip::Uri::try_from(target)
+            .map_err(|_| PhoneError::BadUri(target.to_owned()))?;
+        let refuse = |error: rsipstack::Error| PhoneError::Call {
+            action: "placed",
+            message: error.to_string(),
+        };
+        let contact = self
+            .dialogs
+            .build_local_contact(Some("switchboard".to_owned()), None)
+            .map_err(refuse)?;
+        let options = rsipstack::dialog::invitation::InviteOption {
+            caller: contact.clone(),
+            callee,
+            contact,
+            content_type: Some("application/sdp".to_owned()),
+            offer: Some(offer.to_sdp(1, 1).into_bytes()),
+            ..Default::default()
+        };
+        let (dialog, answer) = self
+            .dialogs
+            .do_invite_async(options, self.states.clone())
+            .map_err(refuse)?;
+        let call = dialog.id().call_id;
+        if let Ok(mut placed) = self.placed.lock() {
+            placed.insert(call.clone());
+        }
+        tracing::info!(%call, "call placed");
+        Ok(OutgoingCall {
+            call,
+            dialog,
+            answer: Some(answer),
         })
     }
 
@@ -368,11 +481,9 @@ fn new_call(
                 return None;
             }
         };
-    let call = dialog.id().to_string();
+    let call = dialog.id().call_id;
     let caller = caller_of(&request);
-    let offer = std::str::from_utf8(&request.body)
-        .map_err(|_| SdpError::NoAudio)
-        .and_then(Session::parse);
+    let offer = session_of(&request.body);
     tracing::info!(%call, "call arriving");
 
     // The dialog answers the INVITE's transaction (100 Trying, the final answer, the ACK, a
@@ -389,6 +500,13 @@ fn new_call(
         offer,
         dialog,
     })
+}
+
+/// The session description in a message's body.
+fn session_of(body: &[u8]) -> Result<Session, SdpError> {
+    std::str::from_utf8(body)
+        .map_err(|_| SdpError::NoAudio)
+        .and_then(Session::parse)
 }
 
 /// The user part of P-Asserted-Identity, else of From.
@@ -412,19 +530,33 @@ async fn follow_states(
     dialogs: Arc<DialogLayer>,
     mut changes: rsipstack::dialog::dialog::DialogStateReceiver,
     events: mpsc::UnboundedSender<CallEvent>,
+    placed: Placed,
 ) {
+    let was_placed = |call: &str| placed.lock().is_ok_and(|placed| placed.contains(call));
     while let Some(change) = changes.recv().await {
         match change {
+            DialogState::Early(id, response) if was_placed(&id.call_id) => {
+                let event = if response.body.is_empty() {
+                    CallEvent::Ringing { call: id.call_id }
+                } else {
+                    CallEvent::EarlyMedia {
+                        call: id.call_id,
+                        answer: session_of(&response.body),
+                    }
+                };
+                let _ = events.send(event);
+            }
             DialogState::Confirmed(id, _) => {
-                let _ = events.send(CallEvent::Established {
-                    call: id.to_string(),
-                });
+                let _ = events.send(CallEvent::Established { call: id.call_id });
             }
             DialogState::Terminated(id, reason) => {
                 dialogs.remove_dialog(&id);
+                let ours = placed
+                    .lock()
+                    .is_ok_and(|mut placed| placed.remove(&id.call_id));
                 let _ = events.send(CallEvent::Ended {
-                    call: id.to_string(),
-                    reason: end_reason(&id, &reason),
+                    reason: end_reason(&reason, ours),
+                    call: id.call_id,
                 });
             }
             // Requests within a call that this step does not handle yet are answered, so that
@@ -443,9 +575,15 @@ async fn follow_states(
     }
 }
 
-fn end_reason(_id: &DialogId, reason: &TerminatedReason) -> EndReason {
+/// The end of a call in this side's terms. rsipstack names who hung up by role (the caller is
+/// the UAC), so a BYE from the UAC is ours on a call this phone placed and the other side's on
+/// one it took.
+fn end_reason(reason: &TerminatedReason, placed: bool) -> EndReason {
     match reason {
+        TerminatedReason::UacCancel if placed => EndReason::LocalHungUp,
         TerminatedReason::UacCancel => EndReason::CallerCancelled,
+        TerminatedReason::UacBye if placed => EndReason::LocalHungUp,
+        TerminatedReason::UasBye if placed => EndReason::RemoteHungUp,
         TerminatedReason::UacBye => EndReason::RemoteHungUp,
         TerminatedReason::UasBye => EndReason::LocalHungUp,
         TerminatedReason::UasBusy | TerminatedReason::UasDecline => EndReason::Refused,
@@ -461,5 +599,36 @@ fn end_reason(_id: &DialogId, reason: &TerminatedReason) -> EndReason {
 impl Drop for Phone {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_hung_up_is_told_from_this_sides_point_of_view() {
+        assert_eq!(
+            end_reason(&TerminatedReason::UacBye, false),
+            EndReason::RemoteHungUp,
+            "on a call this phone took, the caller's BYE is the other side's"
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UacBye, true),
+            EndReason::LocalHungUp,
+            "on a call this phone placed, the caller's BYE is its own"
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UasBye, true),
+            EndReason::RemoteHungUp
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UacCancel, false),
+            EndReason::CallerCancelled
+        );
+        assert_eq!(
+            end_reason(&TerminatedReason::UasDecline, false),
+            EndReason::Refused
+        );
     }
 }

@@ -22,6 +22,8 @@ const GUARD: Duration = Duration::from_secs(20);
 /// A baresip instance with one account, stopped when dropped.
 struct Baresip {
     child: Child,
+    /// Where it takes SIP.
+    sip: SocketAddr,
     control: TcpStream,
     buffered: Vec<u8>,
     _folder: tempfile::TempDir,
@@ -29,6 +31,11 @@ struct Baresip {
 
 impl Baresip {
     async fn start(user: &str) -> anyhow::Result<Baresip> {
+        Baresip::start_answering(user, "manual").await
+    }
+
+    /// With `answermode` `auto`, it answers every call at once.
+    async fn start_answering(user: &str, answermode: &str) -> anyhow::Result<Baresip> {
         let folder = tempfile::tempdir()?;
         let sip = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
         let control = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
@@ -48,7 +55,7 @@ impl Baresip {
         )?;
         std::fs::write(
             folder.path().join("accounts"),
-            format!("<sip:{user}@127.0.0.1>;regint=0;audio_codecs=PCMU\n"),
+            format!("<sip:{user}@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode={answermode}\n"),
         )?;
 
         let child = Command::new("baresip")
@@ -73,6 +80,7 @@ impl Baresip {
         };
         Ok(Baresip {
             child,
+            sip,
             control,
             buffered: Vec::new(),
             _folder: folder,
@@ -241,6 +249,75 @@ async fn a_busy_agent_refuses_and_the_caller_hears_busy() -> anyhow::Result<()> 
     );
     match next_event(&mut events).await? {
         CallEvent::Ended { reason, .. } => assert_eq!(reason, EndReason::Refused),
+        other => bail!("expected the call to end, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_caller_who_gives_up_while_it_rings_ends_the_call() -> anyhow::Result<()> {
+    let mut phone = Phone::start("127.0.0.1:0".parse()?).await?;
+    let mut events = phone.events().context("the phone's events")?;
+    let mut caller = Baresip::start("ana").await?;
+
+    caller.command("dial", &uri(phone.address())).await?;
+    let call = incoming(&mut events).await?;
+    call.ring()?;
+    caller.event("CALL_RINGING").await?;
+    caller.command("hangup", "").await?;
+    match next_event(&mut events).await? {
+        CallEvent::Ended { call: id, reason } => {
+            assert_eq!(id, call.call, "the ringing call is the one that ended");
+            assert_eq!(
+                reason,
+                EndReason::CallerCancelled,
+                "a CANCEL while ringing must stop the ringing, with its reason"
+            );
+        }
+        other => bail!("expected the call to end, got {other:?}"),
+    }
+    Ok(())
+}
+
+/// The next event that is not progress (ringing, early media) of a placed call.
+async fn settled(events: &mut UnboundedReceiver<CallEvent>) -> anyhow::Result<CallEvent> {
+    loop {
+        match next_event(events).await? {
+            CallEvent::Ringing { .. } | CallEvent::EarlyMedia { .. } => {}
+            other => return Ok(other),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_agent_calls_baresip_which_answers_and_later_hangs_up() -> anyhow::Result<()> {
+    let mut phone = Phone::start("127.0.0.1:0".parse()?).await?;
+    let mut events = phone.events().context("the phone's events")?;
+    let mut callee = Baresip::start_answering("bob", "auto").await?;
+
+    let mut call = phone.dial(&format!("sip:bob@{}", callee.sip), &our_audio(&phone))?;
+    let answer = call.answered().await?;
+    assert_eq!(
+        answer.codecs,
+        vec![Law::Mu],
+        "baresip answers with the one codec both speak"
+    );
+    callee.event("CALL_ESTABLISHED").await?;
+    match settled(&mut events).await? {
+        CallEvent::Established { call: id } => assert_eq!(id, call.call, "the placed call"),
+        other => bail!("expected the call to be established, got {other:?}"),
+    }
+
+    callee.command("hangup", "").await?;
+    match settled(&mut events).await? {
+        CallEvent::Ended { call: id, reason } => {
+            assert_eq!(id, call.call);
+            assert_eq!(
+                reason,
+                EndReason::RemoteHungUp,
+                "the other side hung up, and the event says so"
+            );
+        }
         other => bail!("expected the call to end, got {other:?}"),
     }
     Ok(())
