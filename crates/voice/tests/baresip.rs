@@ -35,7 +35,22 @@ impl Baresip {
     }
 
     /// With `answermode` `auto`, it answers every call at once.
+    ///
+    /// Its ports are picked free a moment before it binds them, and it also binds TCP on its
+    /// SIP port number, which another test may hold by then; so a start that fails is tried
+    /// again on other ports, and its own log says why when every attempt fails.
     async fn start_answering(user: &str, answermode: &str) -> anyhow::Result<Baresip> {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match Baresip::try_start(user, answermode).await {
+                Ok(baresip) => return Ok(baresip),
+                Err(error) => failures.push(format!("{error:#}")),
+            }
+        }
+        bail!("baresip did not start: {}", failures.join("; "))
+    }
+
+    async fn try_start(user: &str, answermode: &str) -> anyhow::Result<Baresip> {
         let folder = tempfile::tempdir()?;
         let sip = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
         let control = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
@@ -57,26 +72,36 @@ impl Baresip {
             folder.path().join("accounts"),
             format!("<sip:{user}@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode={answermode}\n"),
         )?;
+        let log_path = folder.path().join("baresip.log");
+        let log = std::fs::File::create(&log_path)?;
 
-        let child = Command::new("baresip")
+        let mut child = Command::new("baresip")
             .arg("-f")
             .arg(folder.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
             .spawn()
             .context("cannot start baresip; `cargo xtask setup` installs it")?;
 
         // Ready once its control port accepts a connection.
         let started = tokio::time::Instant::now();
         let control = loop {
-            match TcpStream::connect(control).await {
-                Ok(stream) => break stream,
-                Err(_) if started.elapsed() < GUARD => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(error) => bail!("baresip's control port never opened: {error}"),
+            if let Ok(stream) = TcpStream::connect(control).await {
+                break stream;
             }
+            let exited = child.try_wait()?.is_some();
+            if exited || started.elapsed() > GUARD / 4 {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                bail!(
+                    "its control port did not open (exited: {exited}); its log ends: {:?}",
+                    tail
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         };
         Ok(Baresip {
             child,
