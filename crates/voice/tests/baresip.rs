@@ -3,7 +3,7 @@
 //! refuses as busy. Each step waits for the SIP event it causes, on both sides.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -11,8 +11,9 @@ use serde_json::Value;
 use switchboard_voice::g711::Law;
 use switchboard_voice::sdp::{Direction, Session};
 use switchboard_voice::sip::{CallEvent, EndReason, IncomingCall, Phone, Refusal};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Longest a step may take before the test gives up on it: a guard against hanging, not a
@@ -38,7 +39,7 @@ impl Baresip {
     ///
     /// Its ports are picked free a moment before it binds them, and it also binds TCP on its
     /// SIP port number, which another test may hold by then; so a start that fails is tried
-    /// again on other ports, and its own log says why when every attempt fails.
+    /// again on other ports, and its own output says why when every attempt fails.
     async fn start_answering(user: &str, answermode: &str) -> anyhow::Result<Baresip> {
         let mut failures = Vec::new();
         for _ in 0..5 {
@@ -72,37 +73,55 @@ impl Baresip {
             folder.path().join("accounts"),
             format!("<sip:{user}@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode={answermode}\n"),
         )?;
-        let log_path = folder.path().join("baresip.log");
-        let log = std::fs::File::create(&log_path)?;
-
         let mut child = Command::new("baresip")
             .arg("-f")
             .arg(folder.path())
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .spawn()
             .context("cannot start baresip; `cargo xtask setup` installs it")?;
 
-        // Ready once its control port accepts a connection.
-        let started = tokio::time::Instant::now();
-        let control = loop {
-            if let Ok(stream) = TcpStream::connect(control).await {
-                break stream;
+        // Ready once it says so, which it does after its modules, the control port's among
+        // them, are up; an exit first ends its output.
+        let stdout = child.stdout.take().context("baresip's output")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut said = Vec::new();
+        let ready = tokio::time::timeout(GUARD, async {
+            while let Some(line) = lines.next_line().await? {
+                if line.contains("baresip is ready") {
+                    return Ok::<bool, std::io::Error>(true);
+                }
+                said.push(line);
             }
-            let exited = child.try_wait()?.is_some();
-            if exited || started.elapsed() > GUARD / 4 {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                bail!(
-                    "its control port did not open (exited: {exited}); its log ends: {:?}",
-                    tail
-                );
+            Ok(false)
+        })
+        .await;
+        if !matches!(ready, Ok(Ok(true))) {
+            let _ = child.kill().await;
+            let mut errors = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = stderr.read_to_string(&mut errors).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+            let tail: Vec<&str> = said
+                .iter()
+                .map(String::as_str)
+                .chain(errors.lines())
+                .rev()
+                .take(5)
+                .collect();
+            bail!("it never said it was ready; its output ends: {tail:?}");
+        }
+        // Keep reading its output, so that a full pipe never blocks it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        if let Some(stderr) = child.stderr.take() {
+            let mut errors = BufReader::new(stderr).lines();
+            tokio::spawn(async move { while let Ok(Some(_)) = errors.next_line().await {} });
+        }
+        let control = TcpStream::connect(control)
+            .await
+            .context("baresip said it was ready, but its control port refuses")?;
         Ok(Baresip {
             child,
             sip,
@@ -157,8 +176,7 @@ impl Baresip {
 
 impl Drop for Baresip {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.child.start_kill();
     }
 }
 
