@@ -57,6 +57,9 @@ struct Shared {
     /// Held while a checkpoint runs: SQLite refuses a second one at once rather than wait, so
     /// the feed's restart queues here behind the background copy.
     running: Mutex<()>,
+    /// Background copies finished, announced on `copied`, for whoever waits on one.
+    copies: Mutex<u64>,
+    copied: Condvar,
 }
 
 /// The background checkpointer of one cache file; stops and joins its thread when dropped.
@@ -140,6 +143,17 @@ impl Checkpointer {
 }
 
 impl Shared {
+    /// Waits, one finished copy at a time, until `done` holds or `limit` passes; returns
+    /// whether it holds.
+    #[cfg(test)]
+    fn wait_for_copies_until(&self, limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+        let Ok(copies) = self.copies.lock() else {
+            return false;
+        };
+        let _ = self.copied.wait_timeout_while(copies, limit, |_| !done());
+        done()
+    }
+
     fn request(&self) {
         if let Ok(mut wanted) = self.wanted.lock() {
             *wanted = true;
@@ -183,6 +197,10 @@ fn copy_until_stopped(connection: &Connection, shared: &Shared) {
             Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
         });
         drop(running);
+        if let Ok(mut copies) = shared.copies.lock() {
+            *copies += 1;
+            shared.copied.notify_all();
+        }
         match copied {
             Ok((frames, done)) => tracing::trace!(frames, done, "log copied into the cache file"),
             Err(error) => tracing::warn!(%error, "copying the cache's log failed; will retry"),
@@ -238,12 +256,12 @@ mod tests {
         let empty = file_size(&path);
 
         write_rows(&connection, 10);
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while file_size(&path) <= empty && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // Each finished copy wakes this wait; the limit only guards against a hang.
+        let grew = checkpointer
+            .shared
+            .wait_for_copies_until(Duration::from_secs(30), || file_size(&path) > empty);
         assert!(
-            file_size(&path) > empty,
+            grew,
             "with automatic checkpoints off, only the background thread moves the log into \
              the file"
         );
