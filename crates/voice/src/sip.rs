@@ -123,12 +123,7 @@ impl std::fmt::Debug for IncomingCall {
 impl IncomingCall {
     /// Tells the caller that the agent's phone rings (180).
     pub fn ring(&self) -> Result<(), PhoneError> {
-        self.dialog
-            .ringing(None, None)
-            .map_err(|error| PhoneError::Call {
-                action: "rung",
-                message: error.to_string(),
-            })
+        self.dialog.ringing(None, None).map_err(call_failed("rung"))
     }
 
     /// Answers with `answer` (200 OK with its description).
@@ -136,10 +131,7 @@ impl IncomingCall {
         let body = answer.to_sdp(1, 1).into_bytes();
         self.dialog
             .accept(Some(vec![sdp_content_type()]), Some(body))
-            .map_err(|error| PhoneError::Call {
-                action: "answered",
-                message: error.to_string(),
-            })
+            .map_err(call_failed("answered"))
     }
 
     /// Refuses the call.
@@ -150,21 +142,12 @@ impl IncomingCall {
         };
         self.dialog
             .reject(Some(status), None)
-            .map_err(|error| PhoneError::Call {
-                action: "refused",
-                message: error.to_string(),
-            })
+            .map_err(call_failed("refused"))
     }
 
     /// Hangs the call up (BYE once answered).
     pub async fn hang_up(&self) -> Result<(), PhoneError> {
-        self.dialog
-            .hangup()
-            .await
-            .map_err(|error| PhoneError::Call {
-                action: "hung up",
-                message: error.to_string(),
-            })
+        hang_up(&self.dialog).await
     }
 }
 
@@ -212,13 +195,28 @@ impl OutgoingCall {
 
     /// Hangs up: CANCEL while it rings, BYE once answered.
     pub async fn hang_up(&self) -> Result<(), PhoneError> {
-        self.dialog
-            .hangup()
-            .await
-            .map_err(|error| PhoneError::Call {
-                action: "hung up",
-                message: error.to_string(),
-            })
+        hang_up(&self.dialog).await
+    }
+}
+
+/// CANCEL while a call rings, BYE once answered: the same for a call taken or placed.
+async fn hang_up(dialog: &InviteDialog) -> Result<(), PhoneError> {
+    dialog.hangup().await.map_err(call_failed("hung up"))
+}
+
+/// rsipstack's error for a step of a call, as the phone's.
+fn call_failed(action: &'static str) -> impl Fn(rsipstack::Error) -> PhoneError + Copy {
+    move |error| PhoneError::Call {
+        action,
+        message: error.to_string(),
+    }
+}
+
+/// rsipstack's error while opening the endpoint on `address`, as the phone's.
+fn bind_failed(address: SocketAddr) -> impl Fn(rsipstack::Error) -> PhoneError + Copy {
+    move |error| PhoneError::Bind {
+        address,
+        message: error.to_string(),
     }
 }
 
@@ -274,17 +272,11 @@ impl Phone {
         let transports = TransportLayer::new(stop.child_token());
         let udp = UdpConnection::create_connection(address, None, Some(stop.child_token()))
             .await
-            .map_err(|error| PhoneError::Bind {
-                address,
-                message: error.to_string(),
-            })?;
+            .map_err(bind_failed(address))?;
         let bound = udp
             .get_addr()
             .get_socketaddr()
-            .map_err(|error| PhoneError::Bind {
-                address,
-                message: error.to_string(),
-            })?;
+            .map_err(bind_failed(address))?;
         transports.add_transport(udp.into());
 
         let endpoint = EndpointBuilder::new()
@@ -294,10 +286,7 @@ impl Phone {
             .build();
         let incoming = endpoint
             .incoming_transactions()
-            .map_err(|error| PhoneError::Bind {
-                address,
-                message: error.to_string(),
-            })?;
+            .map_err(bind_failed(address))?;
         let inner = endpoint.inner.clone();
         tokio::spawn(async move {
             if let Err(error) = inner.serve().await {
@@ -339,10 +328,7 @@ impl Phone {
     pub fn dial(&self, target: &str, offer: &Session) -> Result<OutgoingCall, PhoneError> {
         let callee = rsipstack::sip::Uri::try_from(target)
             .map_err(|_| PhoneError::BadUri(target.to_owned()))?;
-        let refuse = |error: rsipstack::Error| PhoneError::Call {
-            action: "placed",
-            message: error.to_string(),
-        };
+        let refuse = call_failed("placed");
         let contact = self
             .dialogs
             .build_local_contact(Some("switchboard".to_owned()), None)
@@ -383,6 +369,9 @@ impl Phone {
 
     /// Registers `account` at `registrar` (such as `sip:pbx.example.com:5060`) for `expires`
     /// seconds, answering its digest challenge; returns the expiry the registrar granted.
+    ///
+    /// FIXME(voice-register): nothing refreshes the registration before it expires yet; the
+    /// caller must register again in time.
     pub async fn register(
         &self,
         registrar: &str,
@@ -559,8 +548,9 @@ async fn follow_states(
                     call: id.call_id,
                 });
             }
-            // Requests within a call that this step does not handle yet are answered, so that
-            // the stack does not time them out.
+            // FIXME(voice-midcall): hold (re-INVITE), transfer (REFER, NOTIFY) and SIP INFO
+            // are refused with 501 until the phone handles them; answering at once at least
+            // keeps the stack from timing them out after 32 s.
             DialogState::Updated(_, _, handle)
             | DialogState::Notify(_, _, handle)
             | DialogState::Refer(_, _, handle)

@@ -257,21 +257,16 @@ async fn a_call_from_baresip_rings_is_answered_and_hung_up_by_the_agent() -> any
     caller.event("CALL_RINGING").await?;
     call.answer(&our_audio(&phone).answer(offer)?)?;
     caller.event("CALL_ESTABLISHED").await?;
-    match next_event(&mut events).await? {
-        CallEvent::Established { call: id } => assert_eq!(id, call.call, "the same call"),
-        other => bail!("expected the call to be established, got {other:?}"),
-    }
+    assert_eq!(established(&mut events).await?, call.call, "the same call");
 
     call.hang_up().await?;
     caller.event("CALL_CLOSED").await?;
-    match next_event(&mut events).await? {
-        CallEvent::Ended { reason, .. } => assert_eq!(
-            reason,
-            EndReason::LocalHungUp,
-            "the agent hung up, and the event says so"
-        ),
-        other => bail!("expected the call to end, got {other:?}"),
-    }
+    let (_, reason) = ended(&mut events).await?;
+    assert_eq!(
+        reason,
+        EndReason::LocalHungUp,
+        "the agent hung up, and the event says so"
+    );
     Ok(())
 }
 
@@ -290,10 +285,8 @@ async fn a_busy_agent_refuses_and_the_caller_hears_busy() -> anyhow::Result<()> 
         reason.contains("486") || reason.to_lowercase().contains("busy"),
         "the caller must hear busy, not a failure: {closed}"
     );
-    match next_event(&mut events).await? {
-        CallEvent::Ended { reason, .. } => assert_eq!(reason, EndReason::Refused),
-        other => bail!("expected the call to end, got {other:?}"),
-    }
+    let (_, reason) = ended(&mut events).await?;
+    assert_eq!(reason, EndReason::Refused);
     Ok(())
 }
 
@@ -308,18 +301,30 @@ async fn a_caller_who_gives_up_while_it_rings_ends_the_call() -> anyhow::Result<
     call.ring()?;
     caller.event("CALL_RINGING").await?;
     caller.command("hangup", "").await?;
-    match next_event(&mut events).await? {
-        CallEvent::Ended { call: id, reason } => {
-            assert_eq!(id, call.call, "the ringing call is the one that ended");
-            assert_eq!(
-                reason,
-                EndReason::CallerCancelled,
-                "a CANCEL while ringing must stop the ringing, with its reason"
-            );
-        }
-        other => bail!("expected the call to end, got {other:?}"),
-    }
+    let (id, reason) = ended(&mut events).await?;
+    assert_eq!(id, call.call, "the ringing call is the one that ended");
+    assert_eq!(
+        reason,
+        EndReason::CallerCancelled,
+        "a CANCEL while ringing must stop the ringing, with its reason"
+    );
     Ok(())
+}
+
+/// The call that the next event, skipping progress, says is established.
+async fn established(events: &mut UnboundedReceiver<CallEvent>) -> anyhow::Result<String> {
+    match settled(events).await? {
+        CallEvent::Established { call } => Ok(call),
+        other => bail!("expected a call to be established, got {other:?}"),
+    }
+}
+
+/// The call, and why, that the next event, skipping progress, says has ended.
+async fn ended(events: &mut UnboundedReceiver<CallEvent>) -> anyhow::Result<(String, EndReason)> {
+    match settled(events).await? {
+        CallEvent::Ended { call, reason } => Ok((call, reason)),
+        other => bail!("expected a call to end, got {other:?}"),
+    }
 }
 
 /// The next event that is not progress (ringing, early media) of a placed call.
@@ -346,22 +351,19 @@ async fn the_agent_calls_baresip_which_answers_and_later_hangs_up() -> anyhow::R
         "baresip answers with the one codec both speak"
     );
     callee.event("CALL_ESTABLISHED").await?;
-    match settled(&mut events).await? {
-        CallEvent::Established { call: id } => assert_eq!(id, call.call, "the placed call"),
-        other => bail!("expected the call to be established, got {other:?}"),
-    }
+    assert_eq!(
+        established(&mut events).await?,
+        call.call,
+        "the placed call"
+    );
 
     callee.command("hangup", "").await?;
-    match settled(&mut events).await? {
-        CallEvent::Ended { call: id, reason } => {
-            assert_eq!(id, call.call);
-            assert_eq!(
-                reason,
-                EndReason::RemoteHungUp,
-                "the other side hung up, and the event says so"
-            );
-        }
-        other => bail!("expected the call to end, got {other:?}"),
-    }
+    let (id, reason) = ended(&mut events).await?;
+    assert_eq!(id, call.call);
+    assert_eq!(
+        reason,
+        EndReason::RemoteHungUp,
+        "the other side hung up, and the event says so"
+    );
     Ok(())
 }
