@@ -32,6 +32,17 @@ struct Fetched {
     remaining: Option<u64>,
 }
 
+/// Runs cache work on a blocking thread (every store method is synchronous and may wait for
+/// the disk), so that it never holds up the runtime's workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, SyncError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => Ok(result?),
+        Err(error) => Err(SyncError::Task(error.to_string())),
+    }
+}
+
 /// Why a sync step stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -190,10 +201,7 @@ impl<H: Hub> SyncEngine<H> {
         // An initial sync that stopped half-way (the desk closed, the link dropped) is still
         // one: it shows progress and builds the cache's indexes at its end.
         let store = Arc::clone(&self.store);
-        let initial = match tokio::task::spawn_blocking(move || store.begin_fill()).await {
-            Ok(result) => result?,
-            Err(error) => return Err(SyncError::Task(error.to_string())),
-        };
+        let initial = blocking(move || store.begin_fill()).await?;
         let started = Instant::now();
         if initial {
             self.inner().progress = Some(Progress::default());
@@ -218,10 +226,7 @@ impl<H: Hub> SyncEngine<H> {
             pulled.pages += 1;
             pulled.changes += page_len;
             let store = Arc::clone(&self.store);
-            match tokio::task::spawn_blocking(move || store.apply_prepared(page)).await {
-                Ok(result) => result?,
-                Err(error) => return Err(SyncError::Task(error.to_string())),
-            };
+            blocking(move || store.apply_prepared(page)).await?;
 
             if initial {
                 let mut inner = self.inner();
@@ -240,10 +245,7 @@ impl<H: Hub> SyncEngine<H> {
 
         if initial {
             let store = Arc::clone(&self.store);
-            match tokio::task::spawn_blocking(move || store.finish_fill()).await {
-                Ok(result) => result?,
-                Err(error) => return Err(SyncError::Task(error.to_string())),
-            }
+            blocking(move || store.finish_fill()).await?;
             if let Some(progress) = &mut self.inner().progress {
                 progress.indexing = false;
                 progress.finished = true;
@@ -277,14 +279,7 @@ impl<H: Hub> SyncEngine<H> {
                 remaining,
             } = page;
             let prepare_cursor = cursor.clone();
-            let page = match tokio::task::spawn_blocking(move || {
-                PreparedPage::new(&changes, prepare_cursor)
-            })
-            .await
-            {
-                Ok(prepared) => prepared.map_err(SyncError::from),
-                Err(error) => Err(SyncError::Task(error.to_string())),
-            };
+            let page = blocking(move || PreparedPage::new(&changes, prepare_cursor)).await;
             Ok(Fetched {
                 page,
                 cursor,
@@ -335,10 +330,9 @@ impl<H: Hub> SyncEngine<H> {
             pulled.pages += 1;
             pulled.changes += changes.len() as u64;
             let store = Arc::clone(&self.store);
-            match tokio::task::spawn_blocking(move || store.apply_page(&changes, &cursor)).await {
-                Ok(Ok(_)) => self.publish(),
-                Ok(Err(error)) => break Err(error.into()),
-                Err(error) => break Err(SyncError::Task(error.to_string())),
+            match blocking(move || store.apply_page(&changes, &cursor)).await {
+                Ok(_) => self.publish(),
+                Err(error) => break Err(error),
             }
         };
         self.inner().tracker.stream(false);
