@@ -1,11 +1,16 @@
-//! Everything a remote peer can send the softphone's media and session code, from arbitrary
+//! Everything a remote peer can send the softphone (SIP requests as the phone reads them, RTP,
+//! RTCP, DTMF events, session descriptions), from arbitrary
 //! bytes: none of it may panic, loop or grow without bound.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switchboard_voice::{dtmf, jitter, rtp, sdp};
+use switchboard_voice::{dtmf, jitter, rtcp, rtp, sdp, signalling};
 
 fuzz_target!(|bytes: &[u8]| {
+    // A SIP request as the phone reads it, and an RTCP report.
+    signalling::read_peer_message(bytes);
+    let _ = rtcp::report_blocks(bytes);
+
     if let Ok(packet) = rtp::Packet::parse(bytes) {
         let _ = dtmf::Event::parse(packet.payload);
     }
