@@ -17,6 +17,8 @@ const BUILD_PACKAGES: &[&str] = &[
     "librsvg2-dev",
     "libayatana-appindicator3-dev",
     "libssl-dev",
+    // The softphone's headset, through cpal and ALSA.
+    "libasound2-dev",
 ];
 
 /// Debian packages the tests start: a virtual display, the WebKit WebDriver, a session bus,

@@ -3,10 +3,12 @@
 //!
 //! Layout: [`settings`] resolves where the hub is; [`connectivity`] is the pure state machine
 //! that turns health probes into online, degraded or offline; [`session`] ties them to a hub
-//! client and publishes [`HubStatus`] changes.
+//! client and publishes [`HubStatus`] changes; [`phone_settings`] reads the softphone's part of
+//! the settings file.
 
 pub mod connectivity;
 mod error;
+pub mod phone_settings;
 mod session;
 pub mod settings;
 

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use switchboard_voice::phone::PhoneSettings;
+
 use crate::EngineError;
+use crate::phone_settings::PhoneSection;
 
 /// The hub a fresh install talks to: the demo hub that `cargo xtask run` starts.
 pub const DEFAULT_HUB_URL: &str = "http://127.0.0.1:7300";
@@ -40,6 +43,8 @@ pub struct SettingsFile {
     pub health_interval_secs: Option<u64>,
     /// Seconds after which a request to the hub counts as unanswered.
     pub request_timeout_secs: Option<u64>,
+    /// The softphone; without it the desk has no phone.
+    pub phone: Option<PhoneSection>,
 }
 
 /// The settings in force.
@@ -49,6 +54,8 @@ pub struct Settings {
     pub hub_url_source: SettingsSource,
     pub health_interval: Duration,
     pub request_timeout: Duration,
+    /// The softphone's settings, when the file has a `[phone]` table.
+    pub phone: Option<PhoneSettings>,
 }
 
 impl Settings {
@@ -81,6 +88,7 @@ impl Settings {
             hub_url_source,
             health_interval,
             request_timeout,
+            phone: None,
         }
     }
 
@@ -88,8 +96,16 @@ impl Settings {
     /// and `command_line_hub`.
     pub fn load(path: &Path, command_line_hub: Option<String>) -> Result<Settings, EngineError> {
         let file = read_settings_file(path)?;
+        let phone = file
+            .as_ref()
+            .and_then(|file| file.phone.as_ref())
+            .map(PhoneSection::resolve)
+            .transpose()?;
         let environment_hub = std::env::var(HUB_URL_ENV).ok();
-        Ok(Settings::resolve(file, environment_hub, command_line_hub))
+        Ok(Settings {
+            phone,
+            ..Settings::resolve(file, environment_hub, command_line_hub)
+        })
     }
 }
 
@@ -202,6 +218,24 @@ mod tests {
             parsed.and_then(|f| f.hub_url).as_deref(),
             Some("http://hub:7300"),
             "the file's hub address is read"
+        );
+
+        std::fs::write(
+            &path,
+            "hub_url = \"http://hub:7300\"\n[phone]\nregistrar = \"sip:pbx\"\n\
+             user = \"1001\"\npassword = \"pw\"\n",
+        )
+        .expect("write settings");
+        let settings = Settings::load(&path, None).expect("a file with a phone loads");
+        assert_eq!(
+            settings.phone.and_then(|phone| phone.registrar).as_deref(),
+            Some("sip:pbx"),
+            "the [phone] table becomes the phone's settings"
+        );
+        std::fs::write(&path, "[phone]\ntransport = \"carrier pigeon\"\n").expect("write");
+        assert!(
+            Settings::load(&path, None).is_err(),
+            "a phone that cannot work stops the desk with a reason"
         );
 
         std::fs::write(&path, "hub_ulr = \"typo\"\n").expect("write settings");
