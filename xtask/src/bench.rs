@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: figures, never pass or fail on time. `hub` loads a release hub on
 //! SQLite and on a private PostgreSQL; `cache` syncs a desk's cache from a hub of a million
 //! customers and times screen pops and type-ahead; `sync` runs the fault simulation over
-//! thousands of seeds and the kill harness hundreds of times. Reports go to `artifacts/bench/`.
+//! thousands of seeds and the kill harness hundreds of times; `phone` times the softphone's
+//! answer and measures one call's media CPU. Reports go to `artifacts/bench/`.
 
 use anyhow::{Context, bail};
 
@@ -13,8 +14,9 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         Some((what, rest)) if what == "hub" => hub(rest),
         Some((what, rest)) if what == "cache" => cache(rest),
         Some((what, rest)) if what == "sync" => sync(rest),
+        Some((what, rest)) if what == "phone" => phone(rest),
         _ => bail!(
-            "usage: cargo xtask bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--customers N]\n       cargo xtask bench cache [--customers N]\n       cargo xtask bench sync [--seeds N] [--kills N]"
+            "usage: cargo xtask bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--customers N]\n       cargo xtask bench cache [--customers N]\n       cargo xtask bench sync [--seeds N] [--kills N]\n       cargo xtask bench phone [--calls N] [--seconds N]"
         ),
     }
 }
@@ -49,6 +51,27 @@ fn cache(args: &[String]) -> anyhow::Result<()> {
         format!("{report}\n"),
     )
     .context("saving the report")?;
+    Ok(())
+}
+
+/// The softphone: time to answer a call (SIPp calling an auto-answering phone) and the CPU of
+/// one call's media path.
+fn phone(args: &[String]) -> anyhow::Result<()> {
+    install::sip_load_tool()?;
+    let release = build_release()?;
+    let (ok, lines) = Step::new(
+        &release.join("switchboard-bench-phone").to_string_lossy(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .run_tee()?;
+    let report = lines.last().cloned().unwrap_or_default();
+    if !ok || !report.starts_with('{') {
+        bail!("the phone benchmark failed");
+    }
+    let reports = root().join("artifacts").join("bench");
+    std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
+    std::fs::write(reports.join("phone.json"), format!("{report}\n"))
+        .context("saving the report")?;
     Ok(())
 }
 

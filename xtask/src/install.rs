@@ -197,6 +197,11 @@ pub fn tauri_driver() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Installs SIPp (Debian's sip-tester), which the phone benchmark calls the phone with.
+pub fn sip_load_tool() -> anyhow::Result<()> {
+    apt(&["sip-tester"])
+}
+
 /// Installs cargo-fuzz, which runs the fuzz targets under libFuzzer.
 pub fn cargo_fuzz() -> anyhow::Result<PathBuf> {
     let path = cargo_bin_dir().join("cargo-fuzz");

@@ -3,7 +3,7 @@
 //! is missing first (Debian packages, npm packages, tauri-driver).
 //!
 //! Other commands: `setup` (install only), `bindings` (regenerate the TypeScript IPC bindings),
-//! `bundle` (build .deb and .rpm packages), `bench hub|cache|sync` (figures, kept in
+//! `bundle` (build .deb and .rpm packages), `bench hub|cache|sync|phone` (figures, kept in
 //! artifacts/bench), `fuzz` (the softphone's fuzz target).
 
 mod bench;
@@ -30,6 +30,9 @@ commands:
   bench cache [--customers N]
                  sync a desk's cache from a hub of N customers (a million by default), then
                  time screen-pop lookups and type-ahead; report to artifacts/bench
+  bench phone [--calls N] [--seconds N]
+                 SIPp calls an auto-answering phone (INVITE to 200 OK), and two phones talk
+                 while their media CPU is measured; report to artifacts/bench/phone.json
   bench sync [--seeds N] [--kills N]
                  the fault simulation over N seeds (3000) and N SIGKILLs (150)
   fuzz [--seconds N]

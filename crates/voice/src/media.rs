@@ -456,15 +456,12 @@ mod tests {
         (left, right, to_right, to_left)
     }
 
-    /// Waits until `check` holds, a guard against hanging rather than a measure.
-    async fn until(mut check: impl FnMut() -> bool) {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            while !check() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .expect("the condition came true in time");
+    /// Waits until `recording` holds `length` samples: the media clock, not a timer, says
+    /// when; the timeout only guards against a hang.
+    async fn until_len(recording: &Recording, length: usize) {
+        tokio::time::timeout(Duration::from_secs(10), recording.until_len(length))
+            .await
+            .expect("the audio kept flowing");
     }
 
     #[tokio::test]
@@ -486,8 +483,8 @@ mod tests {
             right_heard,
         );
 
-        until(|| left_recording.samples().len() > 8_000 && right_recording.samples().len() > 8_000)
-            .await;
+        until_len(&left_recording, 8_000).await;
+        until_len(&right_recording, 8_000).await;
         let heard_left = left_recording.samples();
         let heard_right = right_recording.samples();
         assert!(
@@ -533,10 +530,10 @@ mod tests {
             heard,
         );
 
-        until(|| recording.samples().len() > 4_000).await;
+        until_len(&recording, 4_000).await;
         left.mute(true);
         let muted_from = recording.samples().len() + 800;
-        until(|| recording.samples().len() > muted_from + 4_000).await;
+        until_len(&recording, muted_from + 4_000).await;
         let samples = recording.samples();
         assert!(
             crate::tone::presence(&samples[muted_from..], 1_000.0, 8_000.0) < 0.05,
@@ -549,7 +546,7 @@ mod tests {
             ..to_right
         });
         let sent = left.stats().packets_sent;
-        until(|| recording.samples().len() > muted_from + 12_000).await;
+        until_len(&recording, muted_from + 12_000).await;
         assert!(
             left.stats().packets_sent <= sent + 1,
             "a side that does not send sends nothing"

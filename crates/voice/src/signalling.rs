@@ -557,6 +557,35 @@ mod tests {
         );
     }
 
+    fn invite(extra: &str) -> rsipstack::sip::Request {
+        let text = format!(
+            "INVITE sip:agent@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK1;rport\r\n\
+             From: \"Ada\" <sip:+447700900123@pbx.example.com>;tag=1\r\n\
+             To: <sip:agent@127.0.0.1>\r\n\
+             Call-ID: a@b\r\nCSeq: 1 INVITE\r\n{extra}Content-Length: 0\r\n\r\n"
+        );
+        match rsipstack::sip::SipMessage::try_from(text.as_str()) {
+            Ok(rsipstack::sip::SipMessage::Request(request)) => request,
+            other => panic!("the sample INVITE must parse: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_caller_is_the_asserted_identity_when_the_network_gives_one() {
+        assert_eq!(
+            caller_of(&invite("")),
+            ("+447700900123".to_owned(), Some("Ada".to_owned())),
+            "without P-Asserted-Identity, From's user and name"
+        );
+        let asserted = invite("P-Asserted-Identity: <sip:+441632960001@carrier.example>\r\n");
+        assert_eq!(
+            caller_of(&asserted).0,
+            "+441632960001",
+            "the identity the network vouches for beats what the caller wrote in From"
+        );
+    }
+
     #[test]
     fn a_transfers_progress_and_a_relayed_key_are_read() {
         assert_eq!(sipfrag_status(b"SIP/2.0 100 Trying\r\n"), Some(100));
