@@ -150,35 +150,74 @@ fn streams(heard: Queue, play: Queue) -> Result<(cpal::Stream, cpal::Stream), So
     let output = host
         .default_output_device()
         .ok_or(SoundCardError::NoDevice("speaker"))?;
-    let failed = |device: &'static str| {
-        move |error: cpal::Error| SoundCardError::Open {
-            device,
-            message: error.to_string(),
-        }
-    };
 
     let input_config = input.default_input_config().map_err(failed("microphone"))?;
-    if input_config.sample_format() != cpal::SampleFormat::F32 {
-        return Err(SoundCardError::Format("microphone"));
-    }
+    let format = input_config.sample_format();
     let config: cpal::StreamConfig = input_config.into();
+    let microphone = match format {
+        cpal::SampleFormat::F32 => microphone::<f32>(&input, config, heard),
+        cpal::SampleFormat::I16 => microphone::<i16>(&input, config, heard),
+        cpal::SampleFormat::I32 => microphone::<i32>(&input, config, heard),
+        cpal::SampleFormat::U16 => microphone::<u16>(&input, config, heard),
+        cpal::SampleFormat::U8 => microphone::<u8>(&input, config, heard),
+        _ => Err(SoundCardError::Format("microphone")),
+    }?;
+
+    let output_config = output.default_output_config().map_err(failed("speaker"))?;
+    let format = output_config.sample_format();
+    let config: cpal::StreamConfig = output_config.into();
+    let speaker = match format {
+        cpal::SampleFormat::F32 => speaker::<f32>(&output, config, play),
+        cpal::SampleFormat::I16 => speaker::<i16>(&output, config, play),
+        cpal::SampleFormat::I32 => speaker::<i32>(&output, config, play),
+        cpal::SampleFormat::U16 => speaker::<u16>(&output, config, play),
+        cpal::SampleFormat::U8 => speaker::<u8>(&output, config, play),
+        _ => Err(SoundCardError::Format("speaker")),
+    }?;
+
+    microphone.play().map_err(failed("microphone"))?;
+    speaker.play().map_err(failed("speaker"))?;
+    Ok((microphone, speaker))
+}
+
+/// cpal's error while opening `device`, as the phone's.
+fn failed(device: &'static str) -> impl Fn(cpal::Error) -> SoundCardError {
+    move |error| SoundCardError::Open {
+        device,
+        message: error.to_string(),
+    }
+}
+
+/// The microphone's stream: its first channel, converted to 8 kHz, into `heard`.
+fn microphone<T>(
+    device: &cpal::Device,
+    config: cpal::StreamConfig,
+    heard: Queue,
+) -> Result<cpal::Stream, SoundCardError>
+where
+    T: cpal::SizedSample,
+    f32: cpal::FromSample<T>,
+{
     let channels = usize::from(config.channels.max(1));
     let mut down = Resampler::new(config.sample_rate, RATE);
     let mut mono = Vec::new();
     let mut converted = Vec::new();
-    let microphone = input
+    device
         .build_input_stream(
             config,
-            move |data: &[f32], _: &cpal::InputCallbackInfo| {
+            move |data: &[T], _: &cpal::InputCallbackInfo| {
                 mono.clear();
-                mono.extend(data.chunks(channels).map(|frame| frame[0] * 32_767.0));
+                mono.extend(
+                    data.chunks(channels)
+                        .map(|frame| frame[0].to_sample::<f32>() * 32_767.0),
+                );
                 converted.clear();
                 down.process(&mono, &mut converted);
                 if let Ok(mut heard) = heard.lock() {
                     heard.extend(
                         converted
                             .iter()
-                            .map(|&s| s.clamp(-32_768.0, 32_767.0) as i16),
+                            .map(|&sample| sample.clamp(-32_768.0, 32_767.0) as i16),
                     );
                     let excess = heard.len().saturating_sub(QUEUE_LIMIT);
                     heard.drain(..excess);
@@ -187,43 +226,46 @@ fn streams(heard: Queue, play: Queue) -> Result<(cpal::Stream, cpal::Stream), So
             |error| tracing::warn!(%error, "the microphone failed"),
             None,
         )
-        .map_err(failed("microphone"))?;
+        .map_err(failed("microphone"))
+}
 
-    let output_config = output.default_output_config().map_err(failed("speaker"))?;
-    if output_config.sample_format() != cpal::SampleFormat::F32 {
-        return Err(SoundCardError::Format("speaker"));
-    }
-    let config: cpal::StreamConfig = output_config.into();
+/// The speaker's stream: the call's audio from `play`, converted to the card's rate, on
+/// every channel.
+fn speaker<T>(
+    device: &cpal::Device,
+    config: cpal::StreamConfig,
+    play: Queue,
+) -> Result<cpal::Stream, SoundCardError>
+where
+    T: cpal::SizedSample + cpal::FromSample<f32>,
+{
     let channels = usize::from(config.channels.max(1));
     let mut up = Resampler::new(RATE, config.sample_rate);
     let mut call_audio = Vec::new();
+    let mut converted = Vec::new();
     let mut card_audio = VecDeque::new();
-    let speaker = output
+    device
         .build_output_stream(
             config,
-            move |data: &mut [f32], _: &cpal::OutputCallbackInfo| {
+            move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
                 let frames = data.len() / channels;
                 // Enough of the call's audio, converted, to fill this buffer.
                 if card_audio.len() < frames
                     && let Ok(mut play) = play.lock()
                 {
                     call_audio.clear();
-                    call_audio.extend(play.drain(..).map(|s| f32::from(s) / 32_768.0));
-                    let mut converted = Vec::new();
+                    call_audio.extend(play.drain(..).map(|sample| f32::from(sample) / 32_768.0));
+                    converted.clear();
                     up.process(&call_audio, &mut converted);
-                    card_audio.extend(converted);
+                    card_audio.extend(converted.iter().copied());
                 }
                 for frame in data.chunks_mut(channels) {
                     let sample = card_audio.pop_front().unwrap_or(0.0);
-                    frame.fill(sample);
+                    frame.fill(T::from_sample(sample));
                 }
             },
             |error| tracing::warn!(%error, "the speaker failed"),
             None,
         )
-        .map_err(failed("speaker"))?;
-
-    microphone.play().map_err(failed("microphone"))?;
-    speaker.play().map_err(failed("speaker"))?;
-    Ok((microphone, speaker))
+        .map_err(failed("speaker"))
 }
