@@ -1,16 +1,16 @@
 //! `switchboard-bench-phone`: the softphone's two figures. Prints one JSON report.
 //!
-//! - Answer time: SIPp (a real SIP load tool) calls the phone `--calls` times; the phone
-//!   answers each call the moment it arrives, as an auto-answering desk would, and SIPp times
-//!   each INVITE sent to its 200 OK received (its response-time measure). That time includes
-//!   the loopback network and SIPp's own work, so it bounds the phone's part from above.
+//! - Answer time: the phone answers each call the moment it arrives, as an auto-answering desk
+//!   would. A small SIP client here sends `--calls` INVITEs one after another over loopback and
+//!   times each to its 200 OK to the microsecond (then ACKs and hangs up). SIPp, a real SIP
+//!   load tool, then places as many calls at `--rate` a second as a cross-check that a
+//!   standard UAC gets every call answered; its own times are whole milliseconds.
 //! - Media CPU: two phones in this process call each other and talk (a tone each way, over
 //!   real RTP on loopback, with the playout buffer and RTCP) for `--seconds`; the process's
 //!   CPU time over that stretch, less the same stretch idle, halved, is one call's media path.
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use switchboard_voice::phone::{Phone, PhoneEvent, PhoneSettings};
 
 #[derive(Debug, Parser)]
 struct Options {
-    /// Calls SIPp places to time the answer.
+    /// Calls placed to time the answer, and again by SIPp.
     #[arg(long, default_value_t = 500)]
     calls: usize,
     /// Calls a second SIPp places.
@@ -47,9 +47,11 @@ impl AudioDevices for ToneDevices {
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
     let answer = answer_time(&options).await?;
+    let sipp = sipp_calls(&options).await?;
     let media = media_cpu(&options).await?;
     let report = json!({
-        "answer_ms": answer,
+        "invite_to_200_ms": answer,
+        "sipp": sipp,
         "media_cpu_percent_of_a_core": media,
     });
     std::io::Write::write_all(&mut std::io::stdout(), format!("{report}\n").as_bytes())?;
@@ -75,7 +77,7 @@ async fn answering_phone() -> anyhow::Result<Phone> {
     Ok(phone)
 }
 
-async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
+async fn sipp_calls(options: &Options) -> anyhow::Result<serde_json::Value> {
     let phone = answering_phone().await?;
     let folder = tempfile::tempdir()?;
     let sipp_port = UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -83,59 +85,42 @@ async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
     let calls = options.calls.to_string();
     let rate = options.rate.to_string();
     let port = sipp_port.to_string();
-    let sipp = tokio::task::spawn_blocking({
-        let folder = folder.path().to_owned();
-        move || {
-            Command::new("sipp")
-                .current_dir(&folder)
-                .args([
-                    target.as_str(),
-                    "-sn",
-                    "uac",
-                    "-s",
-                    "agent",
-                    "-i",
-                    "127.0.0.1",
-                    "-p",
-                    port.as_str(),
-                    "-m",
-                    calls.as_str(),
-                    "-r",
-                    rate.as_str(),
-                    "-d",
-                    "100",
-                    "-trace_rtt",
-                    "-rtt_freq",
-                    "1",
-                    "-nostdin",
-                    "-bg",
-                ])
-                .status()
-        }
-    })
-    .await??;
-    if !sipp.success() {
-        bail!("sipp could not start ({sipp}); `cargo xtask bench phone` installs it");
-    }
-
-    // SIPp runs in the background and writes one line per call to its response-time file;
-    // the run is over when the file holds every call, or when SIPp has gone.
-    let deadline = Instant::now() + Duration::from_secs(60 + options.calls as u64);
-    let mut times = Vec::new();
-    while Instant::now() < deadline {
-        times = response_times(folder.path())?;
-        if times.len() >= options.calls {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let _ = Command::new("pkill")
-        .args(["-f", &format!("-p {sipp_port}")])
-        .status();
+    // SIPp places the calls and exits when the last has ended: 0 when every call
+    // succeeded, 1 when some failed; its response times are in its `*_rtt.csv` file.
+    let sipp = tokio::process::Command::new("sipp")
+        .current_dir(folder.path())
+        .args([
+            target.as_str(),
+            "-sn",
+            "uac",
+            "-s",
+            "agent",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            port.as_str(),
+            "-m",
+            calls.as_str(),
+            "-r",
+            rate.as_str(),
+            "-d",
+            "100",
+            "-trace_rtt",
+            "-rtt_freq",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "300s",
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await
+        .context("cannot start sipp; `cargo xtask bench phone` installs it")?;
+    let mut times = response_times(folder.path())?;
     if times.is_empty() {
         bail!(
-            "sipp timed no call; its logs are in {}",
-            folder.path().display()
+            "sipp ({sipp}) timed no call; its logs are in {}",
+            folder.keep().display()
         );
     }
     let answered = times.len();
@@ -148,6 +133,108 @@ async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
         "p99": at(0.99),
         "max": at(1.0),
     }))
+}
+
+/// The bench client's audio: both laws, sent to the discard port, as the bench plays nothing.
+const OFFER: &str = "v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
+                     t=0 0\r\nm=audio 9 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n\
+                     a=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n";
+
+/// INVITE to 200 OK, timed by a bare SIP client over UDP, one call at a time.
+async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
+    let phone = answering_phone().await?;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+    let ours = socket.local_addr()?;
+    let theirs = phone.address();
+    let mut times = Vec::with_capacity(options.calls);
+    let mut buffer = vec![0u8; 4096];
+
+    for call in 0..options.calls {
+        let call_id = format!("bench-{call}@127.0.0.1");
+        let to = format!("<sip:agent@{theirs}>");
+        let invite = request("INVITE", 1, &call_id, call, ours, theirs, &to, Some(OFFER));
+        let sent = Instant::now();
+        socket.send_to(invite.as_bytes(), theirs).await?;
+
+        // Provisional answers (100, 180) come first; the 200 carries the To tag.
+        let to_tagged = loop {
+            let (length, _) =
+                tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buffer))
+                    .await
+                    .context("the phone did not answer an INVITE within 5 s")??;
+            let text = String::from_utf8_lossy(&buffer[..length]).into_owned();
+            if text.starts_with("SIP/2.0 200") && text.contains("CSeq: 1 INVITE") {
+                times.push(sent.elapsed().as_secs_f64() * 1_000.0);
+                break header(&text, "To").context("a 200 without a To header")?;
+            }
+        };
+        let ack = request("ACK", 1, &call_id, call, ours, theirs, &to_tagged, None);
+        socket.send_to(ack.as_bytes(), theirs).await?;
+        let bye = request("BYE", 2, &call_id, call, ours, theirs, &to_tagged, None);
+        socket.send_to(bye.as_bytes(), theirs).await?;
+        loop {
+            let (length, _) =
+                tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buffer))
+                    .await
+                    .context("the phone did not answer a BYE within 5 s")??;
+            let text = String::from_utf8_lossy(&buffer[..length]);
+            if text.starts_with("SIP/2.0 200") && text.contains("BYE") {
+                break;
+            }
+        }
+    }
+    phone.stop().await;
+
+    times.sort_by(f64::total_cmp);
+    let at = |share: f64| times[((times.len() - 1) as f64 * share).round() as usize];
+    Ok(json!({
+        "calls": times.len(),
+        "p50": at(0.5),
+        "p99": at(0.99),
+        "max": at(1.0),
+    }))
+}
+
+/// A SIP request from the bench's client; `to` is the To header's value.
+#[allow(clippy::too_many_arguments)]
+fn request(
+    method: &str,
+    sequence: u32,
+    call_id: &str,
+    call: usize,
+    ours: std::net::SocketAddr,
+    theirs: std::net::SocketAddr,
+    to: &str,
+    body: Option<&str>,
+) -> String {
+    let body = body.unwrap_or_default();
+    let content_type = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    };
+    format!(
+        "{method} sip:agent@{theirs} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {ours};branch=z9hG4bK-{call}-{method}-{sequence};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:bench@{ours}>;tag=bench{call}\r\n\
+         To: {to}\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: {sequence} {method}\r\n\
+         Contact: <sip:bench@{ours}>\r\n\
+         {content_type}Content-Length: {length}\r\n\r\n{body}",
+        length = body.len(),
+    )
+}
+
+/// The value of the header `name` in a SIP message's text.
+fn header(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// The response times (ms) in SIPp's `*_rtt.csv` files: `date_ms;response_time_ms;rtd_no`.
