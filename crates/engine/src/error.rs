@@ -1,6 +1,7 @@
 //! Errors the engine reports to the window, each with a stable code the window can act on.
 
 use switchboard_client::ClientError;
+use switchboard_voice::phone::PhoneError;
 
 /// A stable code for each kind of failure, so that the window never matches on message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -19,6 +20,10 @@ pub enum ErrorCode {
     SignedOut,
     /// The settings or policy file is wrong; an admin must fix it.
     InvalidSettings,
+    /// The desk has no phone, or it cannot reach its registrar.
+    PhoneUnavailable,
+    /// The call cannot do that now (it ended, or is not answered yet); the message says why.
+    CallRefused,
     /// Something that should not happen; the logs have details.
     Internal,
 }
@@ -34,6 +39,10 @@ pub enum EngineError {
     InvalidCredentials,
     #[error("sign in to continue: {0}")]
     SignedOut(String),
+    #[error(transparent)]
+    Phone(PhoneError),
+    #[error("this desk has no phone; an admin sets one up in the settings file's [phone] table")]
+    NoPhone,
 }
 
 impl EngineError {
@@ -49,6 +58,18 @@ impl EngineError {
             EngineError::Settings(_) => ErrorCode::InvalidSettings,
             EngineError::InvalidCredentials => ErrorCode::InvalidCredentials,
             EngineError::SignedOut(_) => ErrorCode::SignedOut,
+            EngineError::NoPhone => ErrorCode::PhoneUnavailable,
+            EngineError::Phone(error) => match error {
+                PhoneError::NoSuchCall(_) => ErrorCode::NotFound,
+                PhoneError::Bind { .. }
+                | PhoneError::NotConfigured
+                | PhoneError::Refused { .. }
+                | PhoneError::Unreachable(_) => ErrorCode::PhoneUnavailable,
+                PhoneError::BadUri(_)
+                | PhoneError::NotNow { .. }
+                | PhoneError::BadKeys(_)
+                | PhoneError::Call { .. } => ErrorCode::CallRefused,
+            },
         }
     }
 }

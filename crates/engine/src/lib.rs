@@ -4,8 +4,10 @@
 //! Layout: [`settings`] resolves where the hub is; [`connectivity`] is the pure state machine
 //! that turns health probes into online, degraded or offline; [`session`] ties them to a hub
 //! client and publishes [`HubStatus`] changes; [`phone_settings`] reads the softphone's part of
-//! the settings file.
+//! the settings file; [`calls`] runs the desk's phone and folds its events into the calls the
+//! window shows.
 
+pub mod calls;
 pub mod connectivity;
 mod error;
 pub mod phone_settings;

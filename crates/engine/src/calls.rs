@@ -1,0 +1,472 @@
+//! The agent's calls as the window shows them: the softphone's events folded into one view per
+//! call (who, which way, ringing or talking or held, muted, for how long, how it ended), and the
+//! desk's phone that the window's commands act on.
+//!
+//! The fold is pure ([`CallBoard::apply`]) and tested without a network; [`DeskPhone`] runs it
+//! over the real phone's events and publishes each new board on a watch channel. The phone
+//! lives here, in Rust, so a reload of the window never touches a call.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use switchboard_voice::audio::AudioDevices;
+use switchboard_voice::call::{CallEvent, EndReason, Refusal, Side};
+use switchboard_voice::phone::{Phone, PhoneError, PhoneEvent, PhoneSettings, Registered};
+use tokio::sync::watch;
+
+use crate::EngineError;
+
+/// How long an ended call stays on the board, so the agent sees how it ended.
+pub const ENDED_SHOWN_FOR: Duration = Duration::from_secs(10);
+
+/// Which way a call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    Inbound,
+    Outbound,
+}
+
+/// Where a call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum CallStage {
+    /// An inbound call waiting for the agent.
+    Ringing,
+    /// An outbound call not yet answered.
+    Dialling,
+    Talking,
+    /// On hold; `held_by_agent` says who put it there.
+    Held,
+    Ended,
+}
+
+/// One call as the window shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CallView {
+    pub id: String,
+    pub direction: CallDirection,
+    /// The other party's number (or SIP user): what the screen pop looks up.
+    pub number: String,
+    /// The name the network gave, untrusted text.
+    pub display_name: Option<String>,
+    pub stage: CallStage,
+    /// Whether the agent holds it (else the other side does), while held.
+    pub held_by_agent: bool,
+    pub muted: bool,
+    /// When it began, in milliseconds since the Unix epoch.
+    pub started_at_ms: f64,
+    /// When it was answered, in milliseconds since the Unix epoch.
+    pub answered_at_ms: Option<f64>,
+    /// The keys the other side pressed during the call.
+    pub keys_heard: String,
+    /// The last progress of a transfer the agent asked for (100 trying, 200 answered).
+    pub transfer_status: Option<u16>,
+    /// Why it ended, in words an agent reads.
+    pub ended: Option<String>,
+    /// When it ended, in milliseconds since the Unix epoch.
+    pub ended_at_ms: Option<f64>,
+}
+
+/// Whether the desk's phone can take calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum PhoneLine {
+    /// No `[phone]` in the settings.
+    NotConfigured,
+    /// Called directly, with no registrar: ready at this address.
+    Direct {
+        address: String,
+    },
+    Registering,
+    Registered {
+        expires_secs: u32,
+    },
+    /// The registrar refused the account: the settings need correcting.
+    Refused {
+        status: u16,
+    },
+    /// The registrar does not answer; the phone keeps trying.
+    Unreachable,
+}
+
+/// Every call the window shows, and the line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CallBoard {
+    pub line: PhoneLine,
+    /// Oldest first.
+    pub calls: Vec<CallView>,
+}
+
+impl Default for CallBoard {
+    fn default() -> CallBoard {
+        CallBoard {
+            line: PhoneLine::NotConfigured,
+            calls: Vec::new(),
+        }
+    }
+}
+
+impl CallBoard {
+    /// Folds one of the phone's events, which happened at `now`, into the board.
+    pub fn apply(&mut self, event: PhoneEvent, now: SystemTime) {
+        let at = millis(now);
+        let event = match event {
+            PhoneEvent::Registration(registered) => {
+                self.line = match registered {
+                    Registered::Yes { expires } => PhoneLine::Registered {
+                        expires_secs: expires,
+                    },
+                    Registered::Refused { status } => PhoneLine::Refused { status },
+                    Registered::Unreachable => PhoneLine::Unreachable,
+                };
+                return;
+            }
+            PhoneEvent::Call(event) => event,
+        };
+
+        match event {
+            CallEvent::Incoming {
+                call,
+                caller,
+                display_name,
+            } => self.calls.push(CallView {
+                id: call,
+                direction: CallDirection::Inbound,
+                number: caller,
+                display_name,
+                stage: CallStage::Ringing,
+                held_by_agent: false,
+                muted: false,
+                started_at_ms: at,
+                answered_at_ms: None,
+                keys_heard: String::new(),
+                transfer_status: None,
+                ended: None,
+                ended_at_ms: None,
+            }),
+            CallEvent::Ringing { .. } | CallEvent::EarlyMedia { .. } => {}
+            CallEvent::Established { call } => self.update(&call, |view| {
+                view.stage = CallStage::Talking;
+                view.answered_at_ms.get_or_insert(at);
+            }),
+            CallEvent::Held { call, by } => self.update(&call, |view| {
+                view.stage = CallStage::Held;
+                view.held_by_agent = by == Side::Local;
+            }),
+            CallEvent::Resumed { call, .. } => self.update(&call, |view| {
+                view.stage = CallStage::Talking;
+                view.held_by_agent = false;
+            }),
+            CallEvent::Dtmf { call, key } => self.update(&call, |view| view.keys_heard.push(key)),
+            CallEvent::Transfer { call, status } => {
+                self.update(&call, |view| view.transfer_status = Some(status))
+            }
+            CallEvent::Ended { call, reason, .. } => self.update(&call, |view| {
+                view.stage = CallStage::Ended;
+                view.ended = Some(describe(reason));
+                view.ended_at_ms = Some(at);
+            }),
+        }
+    }
+
+    /// Records a call this desk placed to `number`.
+    pub fn dialled(&mut self, call: String, number: String, now: SystemTime) {
+        self.calls.push(CallView {
+            id: call,
+            direction: CallDirection::Outbound,
+            number,
+            display_name: None,
+            stage: CallStage::Dialling,
+            held_by_agent: false,
+            muted: false,
+            started_at_ms: millis(now),
+            answered_at_ms: None,
+            keys_heard: String::new(),
+            transfer_status: None,
+            ended: None,
+            ended_at_ms: None,
+        });
+    }
+
+    /// Marks a call muted or not.
+    pub fn muted(&mut self, call: &str, muted: bool) {
+        self.update(call, |view| view.muted = muted);
+    }
+
+    /// Drops calls that ended more than [`ENDED_SHOWN_FOR`] before `now`.
+    pub fn forget_ended(&mut self, now: SystemTime) {
+        let horizon = millis(now) - ENDED_SHOWN_FOR.as_millis() as f64;
+        self.calls
+            .retain(|view| view.ended_at_ms.is_none_or(|ended| ended > horizon));
+    }
+
+    fn update(&mut self, call: &str, change: impl FnOnce(&mut CallView)) {
+        if let Some(view) = self.calls.iter_mut().find(|view| view.id == call) {
+            change(view);
+        }
+    }
+}
+
+/// Why a call ended, as the agent reads it.
+fn describe(reason: EndReason) -> String {
+    match reason {
+        EndReason::CallerCancelled => "The caller hung up before it was answered".to_owned(),
+        EndReason::RemoteHungUp => "The other side hung up".to_owned(),
+        EndReason::LocalHungUp => "You hung up".to_owned(),
+        EndReason::Refused => "You declined it".to_owned(),
+        EndReason::Failed(486) => "The line was busy".to_owned(),
+        EndReason::Failed(status) => format!("It failed ({status})"),
+        EndReason::TimedOut => "The other side stopped answering".to_owned(),
+        EndReason::Transferred => "Transferred".to_owned(),
+    }
+}
+
+fn millis(time: SystemTime) -> f64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|since| since.as_secs_f64() * 1_000.0)
+        .unwrap_or_default()
+}
+
+/// The desk's phone and its board; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct DeskPhone {
+    phone: Phone,
+    board: watch::Sender<CallBoard>,
+}
+
+impl DeskPhone {
+    /// Starts the phone, follows its events into the board, and registers when a registrar
+    /// is set (a failed registration is shown on the line and retried by the phone).
+    pub async fn start(
+        settings: PhoneSettings,
+        devices: Arc<dyn AudioDevices>,
+    ) -> Result<Arc<DeskPhone>, EngineError> {
+        let registers = settings.registrar.is_some();
+        let phone = Phone::start(settings, devices).await?;
+        let mut events = phone
+            .events()
+            .ok_or_else(|| EngineError::Settings("the phone's events were taken".to_owned()))?;
+        let line = if registers {
+            PhoneLine::Registering
+        } else {
+            PhoneLine::Direct {
+                address: phone.address().to_string(),
+            }
+        };
+        let board = watch::channel(CallBoard {
+            line,
+            calls: Vec::new(),
+        })
+        .0;
+        let desk = Arc::new(DeskPhone { phone, board });
+
+        let following = Arc::downgrade(&desk);
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let Some(desk) = following.upgrade() else {
+                    return;
+                };
+                desk.board.send_modify(|board| {
+                    let now = SystemTime::now();
+                    board.forget_ended(now);
+                    board.apply(event, now);
+                });
+            }
+        });
+        if registers {
+            let registering = Arc::clone(&desk);
+            tokio::spawn(async move {
+                if let Err(error) = registering.phone.register().await {
+                    tracing::warn!(%error, "the desk's phone did not register");
+                }
+            });
+        }
+        Ok(desk)
+    }
+
+    /// The board now and every change after.
+    pub fn board(&self) -> watch::Receiver<CallBoard> {
+        self.board.subscribe()
+    }
+
+    pub async fn answer(&self, call: &str) -> Result<(), EngineError> {
+        Ok(self.phone.answer(call).await?)
+    }
+
+    pub fn decline(&self, call: &str) -> Result<(), EngineError> {
+        Ok(self.phone.decline(call, Refusal::Decline)?)
+    }
+
+    pub async fn hang_up(&self, call: &str) -> Result<(), EngineError> {
+        Ok(self.phone.hang_up(call).await?)
+    }
+
+    pub async fn hold(&self, call: &str, hold: bool) -> Result<(), EngineError> {
+        if hold {
+            Ok(self.phone.hold(call).await?)
+        } else {
+            Ok(self.phone.resume(call).await?)
+        }
+    }
+
+    pub fn mute(&self, call: &str, muted: bool) -> Result<(), EngineError> {
+        self.phone.mute(call, muted)?;
+        self.board.send_modify(|board| board.muted(call, muted));
+        Ok(())
+    }
+
+    pub async fn send_keys(&self, call: &str, keys: &str) -> Result<(), EngineError> {
+        Ok(self.phone.send_dtmf(call, keys).await?)
+    }
+
+    pub async fn transfer(&self, call: &str, target: &str) -> Result<(), EngineError> {
+        Ok(self.phone.transfer(call, target).await?)
+    }
+
+    /// Calls `number` (a SIP address, or a number at the registrar).
+    pub async fn dial(&self, number: &str) -> Result<String, EngineError> {
+        let call = self.phone.dial(number).await?;
+        self.board
+            .send_modify(|board| board.dialled(call.clone(), number.to_owned(), SystemTime::now()));
+        Ok(call)
+    }
+
+    /// Hangs up every call and stops the phone (the desk is closing).
+    pub async fn stop(&self) {
+        self.phone.stop().await;
+    }
+}
+
+impl From<PhoneError> for EngineError {
+    fn from(error: PhoneError) -> EngineError {
+        EngineError::Phone(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + seconds)
+    }
+
+    fn call(event: CallEvent) -> PhoneEvent {
+        PhoneEvent::Call(event)
+    }
+
+    #[test]
+    fn an_inbound_call_rings_is_talked_on_held_and_ends_with_its_reason() {
+        let mut board = CallBoard::default();
+        board.apply(
+            call(CallEvent::Incoming {
+                call: "c1".into(),
+                caller: "+447700900123".into(),
+                display_name: Some("Ada".into()),
+            }),
+            at(0),
+        );
+        assert_eq!(board.calls[0].stage, CallStage::Ringing, "a new call rings");
+        assert_eq!(
+            board.calls[0].number, "+447700900123",
+            "with the caller's number"
+        );
+
+        board.apply(call(CallEvent::Established { call: "c1".into() }), at(3));
+        board.apply(
+            call(CallEvent::Held {
+                call: "c1".into(),
+                by: Side::Remote,
+            }),
+            at(5),
+        );
+        assert_eq!(board.calls[0].stage, CallStage::Held);
+        assert!(
+            !board.calls[0].held_by_agent,
+            "the customer held, not the agent"
+        );
+        board.apply(
+            call(CallEvent::Resumed {
+                call: "c1".into(),
+                by: Side::Remote,
+            }),
+            at(6),
+        );
+        board.apply(
+            call(CallEvent::Dtmf {
+                call: "c1".into(),
+                key: '4',
+            }),
+            at(7),
+        );
+        board.apply(
+            call(CallEvent::Ended {
+                call: "c1".into(),
+                reason: EndReason::RemoteHungUp,
+                talked: Duration::from_secs(6),
+            }),
+            at(9),
+        );
+        let view = &board.calls[0];
+        assert_eq!(view.stage, CallStage::Ended);
+        assert_eq!(
+            view.keys_heard, "4",
+            "the keys the customer pressed are kept"
+        );
+        assert_eq!(
+            view.answered_at_ms
+                .zip(view.ended_at_ms)
+                .map(|(a, e)| e - a),
+            Some(6_000.0),
+            "answered at 3 s, ended at 9 s: six seconds of talk"
+        );
+        assert_eq!(view.ended.as_deref(), Some("The other side hung up"));
+
+        board.forget_ended(at(15));
+        assert_eq!(
+            board.calls.len(),
+            1,
+            "an ended call stays a while to be read"
+        );
+        board.forget_ended(at(20));
+        assert!(board.calls.is_empty(), "and then leaves the board");
+    }
+
+    #[test]
+    fn the_line_follows_the_registration_and_unknown_calls_change_nothing() {
+        let mut board = CallBoard::default();
+        board.apply(
+            PhoneEvent::Registration(Registered::Yes { expires: 300 }),
+            at(0),
+        );
+        assert_eq!(board.line, PhoneLine::Registered { expires_secs: 300 });
+        board.apply(
+            PhoneEvent::Registration(Registered::Refused { status: 403 }),
+            at(1),
+        );
+        assert_eq!(
+            board.line,
+            PhoneLine::Refused { status: 403 },
+            "a refusal shows"
+        );
+
+        let before = board.clone();
+        board.apply(
+            call(CallEvent::Established {
+                call: "nobody".into(),
+            }),
+            at(2),
+        );
+        assert_eq!(
+            board, before,
+            "an event for a call not on the board is ignored"
+        );
+    }
+}
