@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use switchboard_engine::calls::{CallBoard, DeskPhone};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
 use switchboard_model::{Customer, CustomerId, CustomerSummary};
 use tauri::State;
@@ -32,6 +33,113 @@ impl From<EngineError> for CommandError {
 /// Sent whenever the hub's connectivity or what it says about itself changes.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct HubStatusChanged(pub HubStatus);
+
+/// Sent whenever a call or the phone's line changes.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct CallsChanged(pub CallBoard);
+
+/// The desk's phone, once it has started; absent on a desk without a `[phone]` table. The
+/// phone is Rust's, not the web view's: a reload of the window leaves every call as it was.
+#[derive(Debug, Default)]
+pub struct Calls {
+    phone: std::sync::OnceLock<Arc<DeskPhone>>,
+}
+
+impl Calls {
+    pub fn set(&self, phone: Arc<DeskPhone>) {
+        let _ = self.phone.set(phone);
+    }
+
+    fn phone(&self) -> Result<Arc<DeskPhone>, CommandError> {
+        self.phone
+            .get()
+            .cloned()
+            .ok_or_else(|| EngineError::NoPhone.into())
+    }
+}
+
+/// The calls and the phone's line now; the window asks at start (and after a reload), then
+/// follows [`CallsChanged`].
+#[tauri::command]
+#[specta::specta]
+pub fn call_board(calls: State<'_, Arc<Calls>>) -> CallBoard {
+    calls
+        .phone()
+        .map(|phone| phone.board().borrow().clone())
+        .unwrap_or_default()
+}
+
+/// Answers a ringing call.
+#[tauri::command]
+#[specta::specta]
+pub async fn answer_call(calls: State<'_, Arc<Calls>>, id: String) -> Result<(), CommandError> {
+    Ok(calls.phone()?.answer(&id).await?)
+}
+
+/// Declines a ringing call.
+#[tauri::command]
+#[specta::specta]
+pub fn decline_call(calls: State<'_, Arc<Calls>>, id: String) -> Result<(), CommandError> {
+    Ok(calls.phone()?.decline(&id)?)
+}
+
+/// Hangs a call up (or cancels one still dialling).
+#[tauri::command]
+#[specta::specta]
+pub async fn hang_up_call(calls: State<'_, Arc<Calls>>, id: String) -> Result<(), CommandError> {
+    Ok(calls.phone()?.hang_up(&id).await?)
+}
+
+/// Puts a call on hold, or takes it off.
+#[tauri::command]
+#[specta::specta]
+pub async fn hold_call(
+    calls: State<'_, Arc<Calls>>,
+    id: String,
+    hold: bool,
+) -> Result<(), CommandError> {
+    Ok(calls.phone()?.hold(&id, hold).await?)
+}
+
+/// Mutes the agent's microphone on a call, or unmutes it.
+#[tauri::command]
+#[specta::specta]
+pub fn mute_call(
+    calls: State<'_, Arc<Calls>>,
+    id: String,
+    muted: bool,
+) -> Result<(), CommandError> {
+    Ok(calls.phone()?.mute(&id, muted)?)
+}
+
+/// Sends keypad keys on a call.
+#[tauri::command]
+#[specta::specta]
+pub async fn send_call_keys(
+    calls: State<'_, Arc<Calls>>,
+    id: String,
+    keys: String,
+) -> Result<(), CommandError> {
+    Ok(calls.phone()?.send_keys(&id, &keys).await?)
+}
+
+/// Transfers a call to `target` without consulting it first.
+#[tauri::command]
+#[specta::specta]
+pub async fn transfer_call(
+    calls: State<'_, Arc<Calls>>,
+    id: String,
+    target: String,
+) -> Result<(), CommandError> {
+    Ok(calls.phone()?.transfer(&id, &target).await?)
+}
+
+/// Calls `number`; the answer is the new call's id.
+#[tauri::command]
+#[specta::specta]
+pub async fn dial(calls: State<'_, Arc<Calls>>, number: String) -> Result<String, CommandError> {
+    Ok(calls.phone()?.dial(&number).await?)
+}
 
 /// The hub's status now; the window asks once at start, then follows [`HubStatusChanged`].
 #[tauri::command]
@@ -99,9 +207,18 @@ pub fn builder() -> Builder<tauri::Wry> {
             sign_in,
             sign_out,
             list_customers,
-            get_customer
+            get_customer,
+            call_board,
+            answer_call,
+            decline_call,
+            hang_up_call,
+            hold_call,
+            mute_call,
+            send_call_keys,
+            transfer_call,
+            dial
         ])
-        .events(collect_events![HubStatusChanged])
+        .events(collect_events![HubStatusChanged, CallsChanged])
 }
 
 /// Where the committed bindings live.

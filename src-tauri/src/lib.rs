@@ -13,12 +13,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use switchboard_engine::calls::DeskPhone;
 use switchboard_engine::{Engine, Settings, settings};
 use tauri::Manager;
 use tauri_specta::Event;
 
 use crate::cli::Cli;
-use crate::ipc::HubStatusChanged;
+use crate::ipc::{Calls, CallsChanged, HubStatusChanged};
 
 /// The identifier the app is installed under; it names its data, config and log folders.
 pub const APP_IDENTIFIER: &str = "app.switchboard.desktop";
@@ -52,6 +53,7 @@ pub fn run() -> ExitCode {
         }
     };
 
+    let calls = Arc::new(Calls::default());
     let bindings = ipc::builder();
     let result = tauri::Builder::default()
         // The single-instance plugin must come first so that a second launch hands over to
@@ -66,6 +68,7 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(bindings.invoke_handler())
         .manage(engine.clone())
+        .manage(calls.clone())
         .setup(move |app| {
             bindings.mount_events(app);
 
@@ -82,6 +85,9 @@ pub fn run() -> ExitCode {
             );
 
             spawn_status_forwarding(app.handle().clone(), engine.clone());
+            if let Some(phone) = engine.settings().phone.clone() {
+                spawn_phone(app.handle().clone(), phone, calls.clone());
+            }
             Ok(())
         })
         .run(tauri::generate_context!());
@@ -93,6 +99,35 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Starts the desk's phone on the headset and tells the window whenever its calls change.
+fn spawn_phone(
+    app: tauri::AppHandle,
+    settings: switchboard_voice::phone::PhoneSettings,
+    calls: Arc<Calls>,
+) {
+    tauri::async_runtime::spawn(async move {
+        let devices = Arc::new(switchboard_voice::sound_card::SoundCard);
+        let phone = match DeskPhone::start(settings, devices).await {
+            Ok(phone) => phone,
+            Err(error) => {
+                tracing::error!(%error, "the desk's phone did not start");
+                return;
+            }
+        };
+        calls.set(phone.clone());
+        let mut board = phone.board();
+        loop {
+            let now = board.borrow_and_update().clone();
+            if let Err(error) = CallsChanged(now).emit(&app) {
+                tracing::warn!(%error, "cannot tell the window about a call");
+            }
+            if board.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Probes the hub in the background and tells the window whenever its status changes.

@@ -1,5 +1,5 @@
 // Pure formatting for what the window shows; no I/O, so every rule is unit-tested.
-import type { Connectivity, HubStatus, Identity } from "./ipc";
+import type { CallView, Connectivity, HubStatus, Identity, PhoneLine } from "./ipc";
 
 /** The words the status pill shows for each connectivity state. */
 export function connectivityLabel(connectivity: Connectivity): string {
@@ -75,4 +75,47 @@ export function initials(name: string): string {
     .slice(0, 2)
     .map((part) => Array.from(part)[0]?.toUpperCase() ?? "")
     .join("");
+}
+
+/** What the phone's line says: whether calls can reach the agent. */
+export function lineLabel(line: PhoneLine): string {
+  switch (line.state) {
+    case "not_configured":
+      return "No phone";
+    case "direct":
+      return `Phone ready at ${line.address}`;
+    case "registering":
+      return "Phone registering…";
+    case "registered":
+      return "Phone registered";
+    case "refused":
+      return `Phone refused by the registrar (${line.status}); check the SIP settings`;
+    case "unreachable":
+      return "Phone cannot reach its registrar; retrying";
+  }
+}
+
+/** Where a call stands, in words. */
+export function callStageLabel(call: CallView): string {
+  switch (call.stage) {
+    case "ringing":
+      return "Ringing";
+    case "dialling":
+      return "Calling…";
+    case "talking":
+      return call.transfer_status === 100 ? "Transferring…" : "Talking";
+    case "held":
+      return call.held_by_agent ? "On hold" : "Held by the caller";
+    case "ended":
+      return "Ended";
+  }
+}
+
+/** A call's timer as m:ss: waiting time while it rings, talk time once answered. */
+export function talkTime(call: CallView, now: number): string {
+  const from = call.answered_at_ms ?? call.started_at_ms ?? now;
+  const until = call.ended_at_ms ?? now;
+  const seconds = Math.max(0, Math.floor((until - from) / 1000));
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${String(seconds % 60).padStart(2, "0")}`;
 }

@@ -18,16 +18,86 @@ export const commands = {
 	listCustomers: (query: string | null) => typedError<CustomerSummary[], CommandError>(__TAURI_INVOKE("list_customers", { query })),
 	/**  One customer's whole profile. */
 	getCustomer: (id: CustomerId) => typedError<Customer, CommandError>(__TAURI_INVOKE("get_customer", { id })),
+	/**
+	 *  The calls and the phone's line now; the window asks at start (and after a reload), then
+	 *  follows [`CallsChanged`].
+	 */
+	callBoard: () => __TAURI_INVOKE<CallBoard>("call_board"),
+	/**  Answers a ringing call. */
+	answerCall: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("answer_call", { id })),
+	/**  Declines a ringing call. */
+	declineCall: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("decline_call", { id })),
+	/**  Hangs a call up (or cancels one still dialling). */
+	hangUpCall: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("hang_up_call", { id })),
+	/**  Puts a call on hold, or takes it off. */
+	holdCall: (id: string, hold: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("hold_call", { id, hold })),
+	/**  Mutes the agent's microphone on a call, or unmutes it. */
+	muteCall: (id: string, muted: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("mute_call", { id, muted })),
+	/**  Sends keypad keys on a call. */
+	sendCallKeys: (id: string, keys: string) => typedError<null, CommandError>(__TAURI_INVOKE("send_call_keys", { id, keys })),
+	/**  Transfers a call to `target` without consulting it first. */
+	transferCall: (id: string, target: string) => typedError<null, CommandError>(__TAURI_INVOKE("transfer_call", { id, target })),
+	/**  Calls `number`; the answer is the new call's id. */
+	dial: (number: string) => typedError<string, CommandError>(__TAURI_INVOKE("dial", { number })),
 };
 
 /** Events */
 export const events = {
+	callsChanged: makeEvent<CallsChanged, CallsChanged>("calls-changed"),
 	hubStatusChanged: makeEvent<HubStatusChanged, HubStatusChanged>("hub-status-changed"),
 };
 
 /* Types */
 /**  An agent, supervisor or admin who signs in to a desktop. */
 export type AgentId = string;
+
+/**  Every call the window shows, and the line. */
+export type CallBoard = {
+	line: PhoneLine,
+	/**  Oldest first. */
+	calls: CallView[],
+};
+
+/**  Which way a call goes. */
+export type CallDirection = "inbound" | "outbound";
+
+/**  Where a call stands. */
+export type CallStage = 
+/**  An inbound call waiting for the agent. */
+"ringing" | 
+/**  An outbound call not yet answered. */
+"dialling" | "talking" | 
+/**  On hold; `held_by_agent` says who put it there. */
+"held" | "ended";
+
+/**  One call as the window shows it. */
+export type CallView = {
+	id: string,
+	direction: CallDirection,
+	/**  The other party's number (or SIP user): what the screen pop looks up. */
+	number: string,
+	/**  The name the network gave, untrusted text. */
+	display_name: string | null,
+	stage: CallStage,
+	/**  Whether the agent holds it (else the other side does), while held. */
+	held_by_agent: boolean,
+	muted: boolean,
+	/**  When it began, in milliseconds since the Unix epoch. */
+	started_at_ms: number | null,
+	/**  When it was answered, in milliseconds since the Unix epoch. */
+	answered_at_ms: number | null,
+	/**  The keys the other side pressed during the call. */
+	keys_heard: string,
+	/**  The last progress of a transfer the agent asked for (100 trying, 200 answered). */
+	transfer_status: number | null,
+	/**  Why it ended, in words an agent reads. */
+	ended: string | null,
+	/**  When it ended, in milliseconds since the Unix epoch. */
+	ended_at_ms: number | null,
+};
+
+/**  Sent whenever a call or the phone's line changes. */
+export type CallsChanged = CallBoard;
 
 /**  The error every command returns: a stable code to branch on and a sentence to show. */
 export type CommandError = {
@@ -97,6 +167,10 @@ export type ErrorCode =
 "signed_out" | 
 /**  The settings or policy file is wrong; an admin must fix it. */
 "invalid_settings" | 
+/**  The desk has no phone, or it cannot reach its registrar. */
+"phone_unavailable" | 
+/**  The call cannot do that now (it ended, or is not answered yet); the message says why. */
+"call_refused" | 
 /**  Something that should not happen; the logs have details. */
 "internal";
 
@@ -139,6 +213,17 @@ export type IdentityKind =
 "email" | 
 /**  A handle on a chat channel, such as a web chat visitor id. */
 "chat_handle";
+
+/**  Whether the desk's phone can take calls. */
+export type PhoneLine = 
+/**  No `[phone]` in the settings. */
+{ state: "not_configured" } | 
+/**  Called directly, with no registrar: ready at this address. */
+{ state: "direct"; address: string } | { state: "registering" } | { state: "registered"; expires_secs: number } | 
+/**  The registrar refused the account: the settings need correcting. */
+{ state: "refused"; status: number } | 
+/**  The registrar does not answer; the phone keeps trying. */
+{ state: "unreachable" };
 
 /**  What a person may do. */
 export type Role = 

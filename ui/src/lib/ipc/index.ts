@@ -3,6 +3,7 @@
 import {
   commands,
   events,
+  type CallBoard,
   type CommandError,
   type Customer,
   type CustomerId,
@@ -11,8 +12,11 @@ import {
   type HubStatus,
 } from "./bindings";
 
-export type { Customer, CustomerId, CustomerSummary, ErrorCode, HubStatus };
+export type { CallBoard, Customer, CustomerId, CustomerSummary, ErrorCode, HubStatus };
 export type {
+  CallStage,
+  CallView,
+  PhoneLine,
   Connectivity,
   DemoLogin,
   Identity,
@@ -51,6 +55,22 @@ export const ipc = {
   listCustomers: (query: string | null): Promise<CustomerSummary[]> =>
     unwrap(commands.listCustomers(query)),
   getCustomer: (id: CustomerId): Promise<Customer> => unwrap(commands.getCustomer(id)),
+
+  callBoard: (): Promise<CallBoard> => commands.callBoard(),
+  answerCall: (id: string): Promise<null> => unwrap(commands.answerCall(id)),
+  declineCall: (id: string): Promise<null> => unwrap(commands.declineCall(id)),
+  hangUpCall: (id: string): Promise<null> => unwrap(commands.hangUpCall(id)),
+  holdCall: (id: string, hold: boolean): Promise<null> => unwrap(commands.holdCall(id, hold)),
+  muteCall: (id: string, muted: boolean): Promise<null> => unwrap(commands.muteCall(id, muted)),
+  sendCallKeys: (id: string, keys: string): Promise<null> =>
+    unwrap(commands.sendCallKeys(id, keys)),
+  transferCall: (id: string, target: string): Promise<null> =>
+    unwrap(commands.transferCall(id, target)),
+  dial: (number: string): Promise<string> => unwrap(commands.dial(number)),
+
+  /** Calls `handler` with every change of the calls; resolves to a function that stops it. */
+  onCalls: (handler: (board: CallBoard) => void): Promise<() => void> =>
+    events.callsChanged.listen((event) => handler(event.payload)),
 
   /** Calls `handler` with every hub status change; resolves to a function that stops it. */
   onHubStatus: (handler: (status: HubStatus) => void): Promise<() => void> =>
