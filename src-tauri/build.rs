@@ -9,6 +9,15 @@ fn main() {
         "sign_out",
         "list_customers",
         "get_customer",
+        "call_board",
+        "answer_call",
+        "decline_call",
+        "hang_up_call",
+        "hold_call",
+        "mute_call",
+        "send_call_keys",
+        "transfer_call",
+        "dial",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
