@@ -104,8 +104,15 @@ async fn new_call(shared: &Arc<Shared>, mut transaction: Transaction) {
         }
     };
     let local = shared.local_session(port.port());
+    // FIXME(voice-late-offer): an INVITE without a description (the caller waits for ours and
+    // answers in the ACK) is refused with 488 like one without a common codec; some PBXs call
+    // that way, and taking it needs the answer read from the ACK.
     let offer = session_of(&request.body);
-    if let Err(error) = offer.as_ref().map(|offer| local.answer(offer)) {
+    let refusal = match &offer {
+        Ok(offer) => local.answer(offer).err(),
+        Err(error) => Some(error.clone()),
+    };
+    if let Some(error) = refusal {
         tracing::info!(%call, %error, "refusing a call whose audio cannot be taken");
         let _ = dialog.reject(Some(StatusCode::NotAcceptableHere), None);
         return;

@@ -110,6 +110,34 @@ async fn a_busy_agent_refuses_and_the_caller_hears_busy() -> anyhow::Result<()> 
 }
 
 #[tokio::test]
+async fn a_call_in_a_codec_the_desk_does_not_speak_is_refused_before_it_rings() -> anyhow::Result<()>
+{
+    let devices = TestDevices::default();
+    let phone = Phone::start(
+        PhoneSettings {
+            codecs: vec![switchboard_voice::g711::Law::A],
+            ..PhoneSettings::direct("127.0.0.1:0".parse()?)
+        },
+        Arc::new(devices),
+    )
+    .await?;
+    let mut events = phone.events().context("the phone's events")?;
+    // baresip offers PCMU alone; this desk takes PCMA alone.
+    let mut caller = Baresip::start("ulrich", MANUAL).await?;
+    caller.command("dial", &agent(&phone)).await?;
+    let closed = caller.event("CALL_CLOSED").await?;
+    assert!(
+        closed["param"].as_str().unwrap_or_default().contains("488"),
+        "the caller is told the media is not acceptable: {closed}"
+    );
+    assert!(
+        events.try_recv().is_err(),
+        "a call that cannot carry audio never rings the agent"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_caller_who_gives_up_while_it_rings_ends_the_call() -> anyhow::Result<()> {
     let (phone, _) = phone().await?;
     let mut events = phone.events().context("the phone's events")?;
