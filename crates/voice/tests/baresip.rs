@@ -13,8 +13,9 @@ use peers::{
     Account, BARESIP_TONE, Baresip, PHONE_TONE, TestDevices, call_event, carries, ended,
     established, held, incoming, listen, resumed,
 };
-use switchboard_voice::call::{CallEvent, EndReason, Refusal, Side};
-use switchboard_voice::phone::{Phone, PhoneSettings};
+use switchboard_voice::call::{CallEvent, CallId, EndReason, Refusal, Side};
+use switchboard_voice::phone::{Phone, PhoneEvent, PhoneSettings};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 async fn phone() -> anyhow::Result<(Phone, TestDevices)> {
     let devices = TestDevices::default();
@@ -34,6 +35,36 @@ const MANUAL: Account<'static> = Account::Direct {
     answermode: "manual",
 };
 const AUTO: Account<'static> = Account::Direct { answermode: "auto" };
+
+/// A call the phone placed to a baresip that answers by itself, once both sides say it is
+/// established.
+struct Placed {
+    phone: Phone,
+    devices: TestDevices,
+    events: UnboundedReceiver<PhoneEvent>,
+    callee: Baresip,
+    call: CallId,
+}
+
+async fn placed_call(user: &str) -> anyhow::Result<Placed> {
+    let (phone, devices) = phone().await?;
+    let mut events = phone.events().context("the phone's events")?;
+    let mut callee = Baresip::start(user, AUTO).await?;
+    let call = phone.dial(&callee.uri()).await?;
+    callee.event("CALL_ESTABLISHED").await?;
+    assert_eq!(
+        established(&mut events).await?,
+        call,
+        "the placed call is the one established"
+    );
+    Ok(Placed {
+        phone,
+        devices,
+        events,
+        callee,
+        call,
+    })
+}
 
 #[tokio::test]
 async fn a_call_from_baresip_is_answered_talked_both_ways_and_hung_up_by_the_agent()
@@ -163,13 +194,13 @@ async fn a_caller_who_gives_up_while_it_rings_ends_the_call() -> anyhow::Result<
 
 #[tokio::test]
 async fn the_agent_calls_baresip_talks_both_ways_and_baresip_hangs_up() -> anyhow::Result<()> {
-    let (phone, devices) = phone().await?;
-    let mut events = phone.events().context("the phone's events")?;
-    let mut callee = Baresip::start("bob", AUTO).await?;
-
-    let call = phone.dial(&callee.uri()).await?;
-    callee.event("CALL_ESTABLISHED").await?;
-    assert_eq!(established(&mut events).await?, call, "the placed call");
+    let Placed {
+        phone,
+        devices,
+        mut events,
+        mut callee,
+        call,
+    } = placed_call("bob").await?;
     let timing = phone.timing(&call)?;
     assert!(
         timing.rang.is_some(),
@@ -251,12 +282,13 @@ async fn early_media_is_heard_before_the_answer() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn hold_stops_the_audio_both_ways_and_resume_brings_it_back() -> anyhow::Result<()> {
-    let (phone, devices) = phone().await?;
-    let mut events = phone.events().context("the phone's events")?;
-    let mut callee = Baresip::start("carol", AUTO).await?;
-    let call = phone.dial(&callee.uri()).await?;
-    callee.event("CALL_ESTABLISHED").await?;
-    established(&mut events).await?;
+    let Placed {
+        phone,
+        devices,
+        mut events,
+        call,
+        callee: _carol,
+    } = placed_call("carol").await?;
     let recording = devices.recording(&call)?;
     assert!(carries(
         &listen(&recording, 1.0).await?[2_000..],
@@ -325,12 +357,13 @@ async fn the_other_side_holds_and_resumes_and_the_agent_is_told() -> anyhow::Res
 
 #[tokio::test]
 async fn keys_pressed_on_either_side_are_heard_once_on_the_other() -> anyhow::Result<()> {
-    let (phone, _) = phone().await?;
-    let mut events = phone.events().context("the phone's events")?;
-    let mut callee = Baresip::start("eve", AUTO).await?;
-    let call = phone.dial(&callee.uri()).await?;
-    callee.event("CALL_ESTABLISHED").await?;
-    established(&mut events).await?;
+    let Placed {
+        phone,
+        mut events,
+        mut callee,
+        call,
+        devices: _,
+    } = placed_call("eve").await?;
 
     phone.send_dtmf(&call, "5#").await?;
     let first = callee.event("CALL_DTMF_START").await?;
@@ -367,14 +400,14 @@ async fn keys_pressed_on_either_side_are_heard_once_on_the_other() -> anyhow::Re
 
 #[tokio::test]
 async fn a_blind_transfer_hands_the_call_to_a_third_phone_and_leaves_it() -> anyhow::Result<()> {
-    let (phone, _) = phone().await?;
-    let mut events = phone.events().context("the phone's events")?;
-    let mut customer = Baresip::start("frank", AUTO).await?;
+    let Placed {
+        phone,
+        mut events,
+        call,
+        devices: _,
+        callee: _customer,
+    } = placed_call("frank").await?;
     let mut specialist = Baresip::start("grace", AUTO).await?;
-
-    let call = phone.dial(&customer.uri()).await?;
-    customer.event("CALL_ESTABLISHED").await?;
-    established(&mut events).await?;
 
     phone.transfer(&call, &specialist.uri()).await?;
     let incoming = specialist.event("CALL_ESTABLISHED").await?;
@@ -388,10 +421,8 @@ async fn a_blind_transfer_hands_the_call_to_a_third_phone_and_leaves_it() -> any
     let mut statuses = Vec::new();
     let reason = loop {
         match peers::next_event(&mut events).await? {
-            switchboard_voice::phone::PhoneEvent::Call(CallEvent::Transfer { status, .. }) => {
-                statuses.push(status)
-            }
-            switchboard_voice::phone::PhoneEvent::Call(CallEvent::Ended { reason, .. }) => {
+            PhoneEvent::Call(CallEvent::Transfer { status, .. }) => statuses.push(status),
+            PhoneEvent::Call(CallEvent::Ended { reason, .. }) => {
                 break reason;
             }
             _ => {}
