@@ -9,6 +9,7 @@ fn main() {
         "sign_out",
         "list_customers",
         "get_customer",
+        "sync_view",
         "call_board",
         "answer_call",
         "decline_call",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use switchboard_engine::cache::SyncView;
 use switchboard_engine::calls::{CallBoard, DeskPhone};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
 use switchboard_model::{Customer, CustomerId, CustomerSummary};
@@ -33,6 +34,18 @@ impl From<EngineError> for CommandError {
 /// Sent whenever the hub's connectivity or what it says about itself changes.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct HubStatusChanged(pub HubStatus);
+
+/// Sent whenever the cache's sync changes: its progress, the link, the waiting writes.
+/// `None` while nobody is signed in.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct SyncChanged(pub Option<SyncView>);
+
+/// The cache's sync now; the window asks at start, then follows [`SyncChanged`].
+#[tauri::command]
+#[specta::specta]
+pub fn sync_view(engine: State<'_, Arc<Engine>>) -> Option<SyncView> {
+    engine.sync_view().borrow().clone()
+}
 
 /// Sent whenever a call or the phone's line changes.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
@@ -208,6 +221,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             sign_out,
             list_customers,
             get_customer,
+            sync_view,
             call_board,
             answer_call,
             decline_call,
@@ -218,7 +232,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             transfer_call,
             dial
         ])
-        .events(collect_events![HubStatusChanged, CallsChanged])
+        .events(collect_events![HubStatusChanged, CallsChanged, SyncChanged])
 }
 
 /// Where the committed bindings live.

@@ -19,7 +19,7 @@ use tauri::Manager;
 use tauri_specta::Event;
 
 use crate::cli::Cli;
-use crate::ipc::{Calls, CallsChanged, HubStatusChanged};
+use crate::ipc::{Calls, CallsChanged, HubStatusChanged, SyncChanged};
 
 /// The identifier the app is installed under; it names its data, config and log folders.
 pub const APP_IDENTIFIER: &str = "app.switchboard.desktop";
@@ -85,8 +85,9 @@ pub fn run() -> ExitCode {
             );
 
             spawn_status_forwarding(app.handle().clone(), engine.clone());
+            spawn_sync_forwarding(app.handle().clone(), engine.clone());
             if let Some(phone) = engine.settings().phone.clone() {
-                spawn_phone(app.handle().clone(), phone, calls.clone());
+                spawn_phone(app.handle().clone(), phone, calls.clone(), engine.clone());
             }
             Ok(())
         })
@@ -106,10 +107,12 @@ fn spawn_phone(
     app: tauri::AppHandle,
     settings: switchboard_voice::phone::PhoneSettings,
     calls: Arc<Calls>,
+    engine: Arc<Engine>,
 ) {
     tauri::async_runtime::spawn(async move {
         let devices = Arc::new(switchboard_voice::sound_card::SoundCard);
-        let phone = match DeskPhone::start(settings, devices).await {
+        let pop = Arc::new(move |number: &str| engine.screen_pop(number));
+        let phone = match DeskPhone::start(settings, devices, pop).await {
             Ok(phone) => phone,
             Err(error) => {
                 tracing::error!(%error, "the desk's phone did not start");
@@ -125,6 +128,19 @@ fn spawn_phone(
             }
             if board.changed().await.is_err() {
                 return;
+            }
+        }
+    });
+}
+
+/// Tells the window whenever the cache's sync changes.
+fn spawn_sync_forwarding(app: tauri::AppHandle, engine: Arc<Engine>) {
+    tauri::async_runtime::spawn(async move {
+        let mut changes = engine.sync_view();
+        while changes.changed().await.is_ok() {
+            let view = changes.borrow_and_update().clone();
+            if let Err(error) = SyncChanged(view).emit(&app) {
+                tracing::warn!(%error, "cannot tell the window about the cache's sync");
             }
         }
     });

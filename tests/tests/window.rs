@@ -1,6 +1,9 @@
 //! The desktop window end to end: the real app in the real web view (WebKitGTK under Xvfb,
-//! driven through tauri-driver), talking to the real hub binary over loopback.
+//! driven through tauri-driver), talking to the real hub binary over loopback: sign-in, the
+//! customer list and pane, the cache filled from the hub, a call from a customer's number
+//! popping that customer from the cache, and the hub going away.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -10,6 +13,9 @@ use switchboard_tests::display::VirtualDisplay;
 use switchboard_tests::driver::{Driver, app_binary, find_descendant, tree_memory};
 use switchboard_tests::hub::Hub;
 use switchboard_tests::{artifacts_dir, wait};
+use switchboard_voice::audio::FileDevices;
+use switchboard_voice::call::{CallEvent, EndReason};
+use switchboard_voice::phone::{Account, Phone, PhoneEvent, PhoneSettings};
 
 /// Generous limits: CI machines are shared and a cold WebKit start can take a while. Tests end
 /// as soon as the condition holds, so these only bound a failure.
@@ -101,6 +107,15 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
         &artifacts_dir("window").join("driver.log"),
     )?;
 
+    // The desk has a phone, called directly on a loopback port.
+    let sip = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    let settings = driver.home.path().join("config").join("switchboard");
+    std::fs::create_dir_all(&settings)?;
+    std::fs::write(
+        settings.join("settings.toml"),
+        format!("[phone]\nlisten = \"{sip}\"\n"),
+    )?;
+
     let launched = Instant::now();
     let window = driver.session(&app_binary()).await?;
     let result = async {
@@ -184,12 +199,71 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
         );
         screenshot(&window, "online.png").await?;
 
+        // Signed in, the desk fills its cache from the hub; then a call from the chosen
+        // customer's number pops them from the cache while it rings.
+        wait::until_async("the cache to be filled and synced", APPEAR, || async {
+            attribute(&window, "[data-testid=sync-status]", "data-state")
+                .await
+                .filter(|state| state == "synced")
+        })
+        .await?;
+        let caller = Phone::start(
+            PhoneSettings {
+                account: Some(Account {
+                    user: chosen_phones[0].clone(),
+                    password: String::new(),
+                }),
+                ..PhoneSettings::direct("127.0.0.1:0".parse()?)
+            },
+            Arc::new(FileDevices::default()),
+        )
+        .await?;
+        let mut caller_events = caller.events().context("the caller's events")?;
+        let dialled = Instant::now();
+        caller.dial(&format!("sip:agent@{sip}")).await?;
+        let popped = wait::until_async("the ringing call's customer", APPEAR, || async {
+            texts(&window, "[data-testid=call-customer]")
+                .await
+                .filter(|names| names.first() == Some(&chosen_name))
+        })
+        .await?;
+        let dial_to_pop = dialled.elapsed();
+        assert_eq!(
+            popped,
+            vec![chosen_name.clone()],
+            "the call from the customer's number shows that customer, and only them"
+        );
+        screenshot(&window, "screen-pop.png").await?;
+        window
+            .find(Locator::Css("[data-testid=decline]"))
+            .await?
+            .click()
+            .await
+            .context("declining the call")?;
+        let declined = tokio::time::timeout(APPEAR, async {
+            while let Some(event) = caller_events.recv().await {
+                if let PhoneEvent::Call(CallEvent::Ended { reason, .. }) = event {
+                    return Some(reason);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten();
+        assert_eq!(
+            declined,
+            Some(EndReason::Failed(603)),
+            "the agent's decline reaches the caller as 603"
+        );
+
         // Measure the window as an agent would have it: the app and its WebKit processes.
         let app = find_descendant(driver.group(), "switchboard");
         let memory = app.map(tree_memory).unwrap_or_default();
         let metrics = serde_json::json!({
             "startup_to_sign_in_ms": startup_to_sign_in.as_millis() as u64,
             "sign_in_to_customer_list_ms": sign_in_to_list.as_millis() as u64,
+            "dial_to_screen_pop_ms": dial_to_pop.as_millis() as u64,
             "processes": memory.processes,
             "rss_mib": memory.rss_kib / 1024,
             "pss_mib": memory.pss_kib / 1024,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use switchboard_model::CustomerSummary;
 use switchboard_voice::audio::AudioDevices;
 use switchboard_voice::call::{CallEvent, EndReason, Refusal, Side};
 use switchboard_voice::phone::{Phone, PhoneError, PhoneEvent, PhoneSettings, Registered};
@@ -54,6 +55,9 @@ pub struct CallView {
     pub number: String,
     /// The name the network gave, untrusted text.
     pub display_name: Option<String>,
+    /// The customers the number points at in the desk's cache (the screen pop): one, none,
+    /// or every candidate when several share it, for the agent to choose.
+    pub customers: Vec<CustomerSummary>,
     pub stage: CallStage,
     /// Whether the agent holds it (else the other side does), while held.
     pub held_by_agent: bool,
@@ -141,6 +145,7 @@ impl CallBoard {
                 direction: CallDirection::Inbound,
                 number: caller,
                 display_name,
+                customers: Vec::new(),
                 stage: CallStage::Ringing,
                 held_by_agent: false,
                 muted: false,
@@ -183,6 +188,7 @@ impl CallBoard {
             direction: CallDirection::Outbound,
             number,
             display_name: None,
+            customers: Vec::new(),
             stage: CallStage::Dialling,
             held_by_agent: false,
             muted: false,
@@ -193,6 +199,11 @@ impl CallBoard {
             ended: None,
             ended_at_ms: None,
         });
+    }
+
+    /// Sets the customers a call's number points at.
+    pub fn popped(&mut self, call: &str, customers: Vec<CustomerSummary>) {
+        self.update(call, |view| view.customers = customers);
     }
 
     /// Marks a call muted or not.
@@ -234,19 +245,33 @@ fn millis(time: SystemTime) -> f64 {
         .unwrap_or_default()
 }
 
+/// Finds the customers a number points at, from the desk's cache: the screen pop.
+pub type ScreenPop = Arc<dyn Fn(&str) -> Vec<CustomerSummary> + Send + Sync>;
+
 /// The desk's phone and its board; cheap to share behind an `Arc`.
-#[derive(Debug)]
 pub struct DeskPhone {
     phone: Phone,
     board: watch::Sender<CallBoard>,
+    pop: ScreenPop,
+}
+
+impl std::fmt::Debug for DeskPhone {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("DeskPhone")
+            .field("phone", &self.phone)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DeskPhone {
     /// Starts the phone, follows its events into the board, and registers when a registrar
-    /// is set (a failed registration is shown on the line and retried by the phone).
+    /// is set (a failed registration is shown on the line and retried by the phone). Every
+    /// call that rings or is dialled is popped with `pop`.
     pub async fn start(
         settings: PhoneSettings,
         devices: Arc<dyn AudioDevices>,
+        pop: ScreenPop,
     ) -> Result<Arc<DeskPhone>, EngineError> {
         let registers = settings.registrar.is_some();
         let phone = Phone::start(settings, devices).await?;
@@ -265,7 +290,7 @@ impl DeskPhone {
             calls: Vec::new(),
         })
         .0;
-        let desk = Arc::new(DeskPhone { phone, board });
+        let desk = Arc::new(DeskPhone { phone, board, pop });
 
         let following = Arc::downgrade(&desk);
         tokio::spawn(async move {
@@ -273,10 +298,21 @@ impl DeskPhone {
                 let Some(desk) = following.upgrade() else {
                     return;
                 };
+                // The pop reads the cache's identity index: microseconds, so the ringing call
+                // shows with its customer in the same change.
+                let popped = match &event {
+                    PhoneEvent::Call(CallEvent::Incoming { call, caller, .. }) => {
+                        Some((call.clone(), (desk.pop)(caller)))
+                    }
+                    _ => None,
+                };
                 desk.board.send_modify(|board| {
                     let now = SystemTime::now();
                     board.forget_ended(now);
                     board.apply(event, now);
+                    if let Some((call, customers)) = popped {
+                        board.popped(&call, customers);
+                    }
                 });
             }
         });
@@ -333,8 +369,11 @@ impl DeskPhone {
     /// Calls `number` (a SIP address, or a number at the registrar).
     pub async fn dial(&self, number: &str) -> Result<String, EngineError> {
         let call = self.phone.dial(number).await?;
-        self.board
-            .send_modify(|board| board.dialled(call.clone(), number.to_owned(), SystemTime::now()));
+        let customers = (self.pop)(number);
+        self.board.send_modify(|board| {
+            board.dialled(call.clone(), number.to_owned(), SystemTime::now());
+            board.popped(&call, customers);
+        });
         Ok(call)
     }
 

@@ -43,6 +43,8 @@ pub enum EngineError {
     Phone(PhoneError),
     #[error("this desk has no phone; an admin sets one up in the settings file's [phone] table")]
     NoPhone,
+    #[error("{0}")]
+    Cache(String),
 }
 
 impl EngineError {
@@ -59,6 +61,7 @@ impl EngineError {
             EngineError::InvalidCredentials => ErrorCode::InvalidCredentials,
             EngineError::SignedOut(_) => ErrorCode::SignedOut,
             EngineError::NoPhone => ErrorCode::PhoneUnavailable,
+            EngineError::Cache(_) => ErrorCode::Internal,
             EngineError::Phone(error) => match error {
                 PhoneError::NoSuchCall(_) => ErrorCode::NotFound,
                 PhoneError::Bind { .. }

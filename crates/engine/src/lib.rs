@@ -5,8 +5,9 @@
 //! that turns health probes into online, degraded or offline; [`session`] ties them to a hub
 //! client and publishes [`HubStatus`] changes; [`phone_settings`] reads the softphone's part of
 //! the settings file; [`calls`] runs the desk's phone and folds its events into the calls the
-//! window shows.
+//! window shows; [`cache`] opens the signed-in agent's cache and runs its sync.
 
+pub mod cache;
 pub mod calls;
 pub mod connectivity;
 mod error;

@@ -1,7 +1,7 @@
 //! One agent's session with the hub: the client, the connectivity it observes, and the status
 //! the window is told about whenever it changes.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use switchboard_client::{ClientError, HubClient};
@@ -10,6 +10,7 @@ use switchboard_model::{
 };
 use tokio::sync::watch;
 
+use crate::cache::{DeskCache, SyncView};
 use crate::connectivity::{ConnectivityTracker, Outcome};
 use crate::{Connectivity, EngineError, Settings, SettingsSource};
 
@@ -53,6 +54,10 @@ pub struct Engine {
     settings: Settings,
     tracker: Mutex<ConnectivityTracker>,
     status: watch::Sender<HubStatus>,
+    /// The signed-in agent's cache and its sync; none while signed out.
+    cache: Mutex<Option<Arc<DeskCache>>>,
+    /// What the window shows of the cache; none while signed out or without a cache.
+    sync: watch::Sender<Option<SyncView>>,
 }
 
 impl Engine {
@@ -74,6 +79,8 @@ impl Engine {
             settings,
             tracker: Mutex::new(ConnectivityTracker::default()),
             status: watch::channel(status).0,
+            cache: Mutex::new(None),
+            sync: watch::channel(None).0,
         })
     }
 
@@ -142,6 +149,7 @@ impl Engine {
         };
         self.record(Outcome::Healthy, None, None);
         tracing::info!(agent = %answer.agent.id, tenant = %answer.tenant.id, "signed in");
+        self.open_cache(answer.tenant.id.to_string()).await;
         self.status.send_modify(|status| {
             status.agent = Some(SignedInAgent {
                 id: answer.agent.id,
@@ -158,12 +166,73 @@ impl Engine {
     pub async fn sign_out(&self) -> Result<HubStatus, EngineError> {
         let revoked = self.client.sign_out().await;
         self.status.send_modify(|status| status.agent = None);
+        self.close_cache();
         if let Err(error) = &revoked {
             // The token is gone from this desk; a hub that did not hear of it lets it expire.
             tracing::warn!(%error, "sign-out did not reach the hub");
         }
         tracing::info!("signed out");
         Ok(self.status())
+    }
+
+    /// What the window shows of the cache, now and at every change.
+    pub fn sync_view(&self) -> watch::Receiver<Option<SyncView>> {
+        self.sync.subscribe()
+    }
+
+    /// The customers a caller's number points at, read from the cache alone (none while
+    /// signed out): the screen pop of a ringing call.
+    pub fn screen_pop(&self, number: &str) -> Vec<CustomerSummary> {
+        let cache = self.cache.lock().ok().and_then(|cache| cache.clone());
+        cache
+            .map(|cache| cache.screen_pop(number))
+            .unwrap_or_default()
+    }
+
+    /// Opens the agent's cache and starts its sync; a desk whose cache cannot open still
+    /// works online, and says why in the log.
+    async fn open_cache(&self, tenant: String) {
+        let Some(path) = self.settings.cache_path.clone() else {
+            return;
+        };
+        let opened = DeskCache::start(
+            path,
+            self.settings.hub_url.clone(),
+            tenant,
+            self.client.clone(),
+        )
+        .await;
+        let cache = match opened {
+            Ok(cache) => Arc::new(cache),
+            Err(error) => {
+                tracing::warn!(%error, "the desk's cache did not open; working online only");
+                return;
+            }
+        };
+
+        // The window's view follows the sync engine's status until this cache is replaced.
+        let mut status = cache.status();
+        let sync = self.sync.clone();
+        let following = Arc::downgrade(&cache);
+        tokio::spawn(async move {
+            loop {
+                let view = SyncView::of(&status.borrow_and_update());
+                sync.send_replace(Some(view));
+                if status.changed().await.is_err() || following.strong_count() == 0 {
+                    return;
+                }
+            }
+        });
+        if let Ok(mut current) = self.cache.lock() {
+            *current = Some(cache);
+        }
+    }
+
+    fn close_cache(&self) {
+        if let Ok(mut current) = self.cache.lock() {
+            current.take();
+        }
+        self.sync.send_replace(None);
     }
 
     /// The customers whose name, company or identity matches `query`, in name order.

@@ -45,6 +45,8 @@ pub struct SettingsFile {
     pub request_timeout_secs: Option<u64>,
     /// The softphone; without it the desk has no phone.
     pub phone: Option<PhoneSection>,
+    /// Where the desk keeps its cache; the user's local data folder when unset.
+    pub cache_path: Option<PathBuf>,
 }
 
 /// The settings in force.
@@ -56,6 +58,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The softphone's settings, when the file has a `[phone]` table.
     pub phone: Option<PhoneSettings>,
+    /// Where the desk keeps its cache of the hub's records; none on a system without a data
+    /// folder (the desk then works online only).
+    pub cache_path: Option<PathBuf>,
 }
 
 impl Settings {
@@ -89,6 +94,7 @@ impl Settings {
             health_interval,
             request_timeout,
             phone: None,
+            cache_path: file.cache_path.or_else(switchboard_store::default_path),
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_engine::calls::{CallBoard, CallStage, DeskPhone, PhoneLine};
+use switchboard_model::{CustomerId, CustomerSummary};
 use switchboard_voice::audio::FileDevices;
 use switchboard_voice::call::CallEvent;
 use switchboard_voice::phone::{Phone, PhoneEvent, PhoneSettings};
@@ -33,6 +34,20 @@ async fn a_call_to_the_desk_shows_ringing_talking_muted_and_ended() {
     let desk = DeskPhone::start(
         PhoneSettings::direct("127.0.0.1:0".parse().expect("an address")),
         Arc::new(FileDevices::default()),
+        // A stand-in for the cache: the caller's number (here its SIP user) is one customer.
+        Arc::new(|number: &str| {
+            if number == "switchboard" {
+                vec![CustomerSummary {
+                    id: CustomerId::from_number(7),
+                    display_name: "Ada Lovelace".to_owned(),
+                    company: None,
+                    primary_phone: None,
+                    primary_email: None,
+                }]
+            } else {
+                Vec::new()
+            }
+        }),
     )
     .await
     .expect("the desk's phone starts");
@@ -62,6 +77,15 @@ async fn a_call_to_the_desk_shows_ringing_talking_muted_and_ended() {
     .await;
     let id = ringing.calls[0].id.clone();
     assert_eq!(id, call, "the desk's call is the caller's, by Call-ID");
+    assert_eq!(
+        ringing.calls[0]
+            .customers
+            .iter()
+            .map(|customer| customer.display_name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Ada Lovelace"],
+        "the ringing call shows its customer in the same change"
+    );
 
     desk.answer(&id).await.expect("the agent answers");
     board_until(&mut board, "the call answered", |board| {

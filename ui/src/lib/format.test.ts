@@ -6,6 +6,7 @@ import {
   formatPhone,
   initials,
   statusDescription,
+  syncLabel,
 } from "./format";
 import type { HubStatus } from "./ipc";
 
@@ -65,5 +66,31 @@ describe("customer facts", () => {
     expect(initials("Ada King Lovelace"), "two letters at most").toBe("AK");
     expect(initials("  élodie   martin "), "accented letters are kept").toBe("ÉM");
     expect(initials(""), "an empty name gives no initials").toBe("");
+  });
+});
+
+describe("syncLabel", () => {
+  const view = {
+    state: "synced" as const,
+    done: 0,
+    total: null,
+    pending: 0,
+    conflicts: 0,
+    parked: 0,
+    needs_sign_in: false,
+    last_error: null,
+  };
+
+  it("shows the fill's progress with the total when the hub gave one", () => {
+    expect(syncLabel({ ...view, state: "filling", done: 1200, total: 5000 })).toBe(
+      "Filling the cache: 1,200 of 5,000",
+    );
+  });
+
+  it("counts the writes that wait, and says when the desk works offline", () => {
+    expect(syncLabel(view), "nothing waiting, nothing said").toBe("Cache up to date");
+    expect(syncLabel({ ...view, state: "offline", pending: 3, conflicts: 1 })).toBe(
+      "Working offline · 3 waiting, 1 in conflict",
+    );
   });
 });

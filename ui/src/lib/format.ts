@@ -1,5 +1,12 @@
 // Pure formatting for what the window shows; no I/O, so every rule is unit-tested.
-import type { CallView, Connectivity, HubStatus, Identity, PhoneLine } from "./ipc";
+import type {
+  CallView,
+  Connectivity,
+  HubStatus,
+  Identity,
+  PhoneLine,
+  SyncView,
+} from "./ipc";
 
 /** The words the status pill shows for each connectivity state. */
 export function connectivityLabel(connectivity: Connectivity): string {
@@ -118,4 +125,26 @@ export function talkTime(call: CallView, now: number): string {
   const seconds = Math.max(0, Math.floor((until - from) / 1000));
   const minutes = Math.floor(seconds / 60);
   return `${minutes}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** What the sync indicator says: the fill's progress, or the link and the waiting writes. */
+export function syncLabel(sync: SyncView): string {
+  const waiting = [
+    sync.pending > 0 ? `${sync.pending} waiting` : null,
+    sync.conflicts > 0 ? `${sync.conflicts} in conflict` : null,
+    sync.parked > 0 ? `${sync.parked} refused` : null,
+  ].filter((part) => part !== null);
+  const writes = waiting.length > 0 ? ` · ${waiting.join(", ")}` : "";
+  switch (sync.state) {
+    case "filling": {
+      const total = sync.total === null ? "" : ` of ${Math.round(sync.total).toLocaleString("en")}`;
+      return `Filling the cache: ${Math.round(sync.done).toLocaleString("en")}${total}`;
+    }
+    case "synced":
+      return `Cache up to date${writes}`;
+    case "degraded":
+      return `Cache lagging${writes}`;
+    case "offline":
+      return `Working offline${writes}`;
+  }
 }

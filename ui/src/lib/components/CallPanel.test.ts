@@ -11,6 +11,7 @@ function call(stage: CallView["stage"], extra: Partial<CallView> = {}): CallView
     direction: "inbound",
     number: "+447700900123",
     display_name: null,
+    customers: [],
     stage,
     held_by_agent: false,
     muted: false,
@@ -34,6 +35,7 @@ function handlers() {
     onkeys: vi.fn(),
     ontransfer: vi.fn(),
     ondial: vi.fn(),
+    onselectcustomer: vi.fn(),
   };
 }
 
@@ -81,6 +83,39 @@ describe("CallPanel", () => {
     expect(actions.onhold, "pressing it again resumes").toHaveBeenCalledWith("c1", false);
     await fireEvent.click(screen.getByRole("button", { name: "Unmute" }));
     expect(actions.onmute).toHaveBeenCalledWith("c1", false);
+  });
+
+  it("pops the caller's customer, and says so when several share the number", async () => {
+    const actions = handlers();
+    const ada = {
+      id: "cus_1",
+      display_name: "Ada Lovelace",
+      company: null,
+      primary_phone: "+447700900123",
+      primary_email: null,
+    };
+    const { unmount } = render(CallPanel, {
+      board: { line, calls: [call("ringing", { customers: [ada] })] },
+      now: 0,
+      ...actions,
+    });
+    await fireEvent.click(screen.getByTestId("call-customer"));
+    expect(actions.onselectcustomer, "the name opens the customer").toHaveBeenCalledWith("cus_1");
+    unmount();
+
+    render(CallPanel, {
+      board: {
+        line,
+        calls: [call("ringing", { customers: [ada, { ...ada, id: "cus_2", display_name: "Ada Byron" }] })],
+      },
+      now: 0,
+      ...handlers(),
+    });
+    expect(
+      screen.getByTestId("call-customers").textContent,
+      "the agent is told the number is shared, never given one silently",
+    ).toContain("2 customers share this number");
+    expect(screen.getAllByTestId("call-customer")).toHaveLength(2);
   });
 
   it("shows a caller's name as text, never as markup", () => {

@@ -18,6 +18,8 @@ export const commands = {
 	listCustomers: (query: string | null) => typedError<CustomerSummary[], CommandError>(__TAURI_INVOKE("list_customers", { query })),
 	/**  One customer's whole profile. */
 	getCustomer: (id: CustomerId) => typedError<Customer, CommandError>(__TAURI_INVOKE("get_customer", { id })),
+	/**  The cache's sync now; the window asks at start, then follows [`SyncChanged`]. */
+	syncView: () => __TAURI_INVOKE<SyncView | null>("sync_view"),
 	/**
 	 *  The calls and the phone's line now; the window asks at start (and after a reload), then
 	 *  follows [`CallsChanged`].
@@ -45,6 +47,7 @@ export const commands = {
 export const events = {
 	callsChanged: makeEvent<CallsChanged, CallsChanged>("calls-changed"),
 	hubStatusChanged: makeEvent<HubStatusChanged, HubStatusChanged>("hub-status-changed"),
+	syncChanged: makeEvent<SyncChanged, SyncChanged>("sync-changed"),
 };
 
 /* Types */
@@ -78,6 +81,11 @@ export type CallView = {
 	number: string,
 	/**  The name the network gave, untrusted text. */
 	display_name: string | null,
+	/**
+	 *  The customers the number points at in the desk's cache (the screen pop): one, none,
+	 *  or every candidate when several share it, for the agent to choose.
+	 */
+	customers: CustomerSummary[],
 	stage: CallStage,
 	/**  Whether the agent holds it (else the other side does), while held. */
 	held_by_agent: boolean,
@@ -247,6 +255,42 @@ export type SignedInAgent = {
 	login: string,
 	role: Role,
 	tenant_name: string,
+};
+
+/**
+ *  Sent whenever the cache's sync changes: its progress, the link, the waiting writes.
+ *  `None` while nobody is signed in.
+ */
+export type SyncChanged = SyncView | null;
+
+/**  How the desk's link to the hub stands, as sync sees it. */
+export type SyncState = 
+/**  The first fill of the cache runs; `done` of `total` changes are in. */
+"filling" | 
+/**  Caught up, following the hub's live changes. */
+"synced" | 
+/**  The hub answers badly or only by polling; the cache lags a little. */
+"degraded" | 
+/**  The hub cannot be reached: the desk works from its cache and queues writes. */
+"offline";
+
+/**  What the window shows of the cache and its sync. */
+export type SyncView = {
+	state: SyncState,
+	/**  Changes applied by the initial sync so far. */
+	done: number,
+	/**  All the changes of the initial sync, when the hub said. */
+	total: number | null,
+	/**  Writes waiting for the hub. */
+	pending: number,
+	/**  Writes the hub refused as conflicts, waiting for the agent. */
+	conflicts: number,
+	/**  Writes the hub refused as invalid, kept with its message. */
+	parked: number,
+	/**  The hub refused the token: writes wait until the agent signs in again. */
+	needs_sign_in: boolean,
+	/**  The last failure talking to the hub, in words for the agent. */
+	last_error: string | null,
 };
 
 /* Tauri Specta runtime */

@@ -10,10 +10,20 @@ import {
   type CustomerSummary,
   type ErrorCode,
   type HubStatus,
+  type SyncView,
 } from "./bindings";
 
-export type { CallBoard, Customer, CustomerId, CustomerSummary, ErrorCode, HubStatus };
 export type {
+  CallBoard,
+  Customer,
+  CustomerId,
+  CustomerSummary,
+  ErrorCode,
+  HubStatus,
+  SyncView,
+};
+export type {
+  SyncState,
   CallStage,
   CallView,
   PhoneLine,
@@ -55,6 +65,11 @@ export const ipc = {
   listCustomers: (query: string | null): Promise<CustomerSummary[]> =>
     unwrap(commands.listCustomers(query)),
   getCustomer: (id: CustomerId): Promise<Customer> => unwrap(commands.getCustomer(id)),
+
+  syncView: (): Promise<SyncView | null> => commands.syncView(),
+  /** Calls `handler` with every change of the cache's sync; resolves to a stop function. */
+  onSync: (handler: (sync: SyncView | null) => void): Promise<() => void> =>
+    events.syncChanged.listen((event) => handler(event.payload)),
 
   callBoard: (): Promise<CallBoard> => commands.callBoard(),
   answerCall: (id: string): Promise<null> => unwrap(commands.answerCall(id)),

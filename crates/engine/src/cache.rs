@@ -1,0 +1,167 @@
+//! The desk's cache for the signed-in agent: the local SQLite copy of the hub's records, kept
+//! current by the sync engine from the moment the agent signs in, and read by screen pops so
+//! that a ringing call finds its customer without asking the hub.
+//!
+//! [`SyncView`] is what the window shows of it: the link, the initial sync's progress, and the
+//! writes still waiting in the outbox.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use switchboard_client::HubClient;
+use switchboard_model::{CustomerSummary, IdentityKind};
+use switchboard_store::Store;
+use switchboard_store::feed::Origin;
+use switchboard_sync::{SyncConfig, SyncEngine, SyncStatus, SystemClock};
+use tokio::sync::watch;
+
+use crate::EngineError;
+
+/// How the desk's link to the hub stands, as sync sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// The first fill of the cache runs; `done` of `total` changes are in.
+    Filling,
+    /// Caught up, following the hub's live changes.
+    Synced,
+    /// The hub answers badly or only by polling; the cache lags a little.
+    Degraded,
+    /// The hub cannot be reached: the desk works from its cache and queues writes.
+    Offline,
+}
+
+/// What the window shows of the cache and its sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncView {
+    pub state: SyncState,
+    /// Changes applied by the initial sync so far.
+    pub done: u32,
+    /// All the changes of the initial sync, when the hub said.
+    pub total: Option<u32>,
+    /// Writes waiting for the hub.
+    pub pending: u32,
+    /// Writes the hub refused as conflicts, waiting for the agent.
+    pub conflicts: u32,
+    /// Writes the hub refused as invalid, kept with its message.
+    pub parked: u32,
+    /// The hub refused the token: writes wait until the agent signs in again.
+    pub needs_sign_in: bool,
+    /// The last failure talking to the hub, in words for the agent.
+    pub last_error: Option<String>,
+}
+
+impl SyncView {
+    /// The window's view of the sync engine's status.
+    pub fn of(status: &SyncStatus) -> SyncView {
+        let filling = status
+            .progress
+            .as_ref()
+            .is_some_and(|progress| !progress.finished);
+        let state = match (filling, status.connectivity) {
+            (true, _) => SyncState::Filling,
+            (false, switchboard_sync::Connectivity::Online) => SyncState::Synced,
+            (false, switchboard_sync::Connectivity::Degraded) => SyncState::Degraded,
+            (false, switchboard_sync::Connectivity::Offline) => SyncState::Offline,
+        };
+        let progress = status.progress.as_ref();
+        SyncView {
+            state,
+            done: progress.map_or(0, |progress| saturate(progress.done)),
+            total: progress.and_then(|progress| progress.total.map(saturate)),
+            pending: status.outbox.pending,
+            conflicts: status.outbox.conflicts,
+            parked: status.outbox.parked,
+            needs_sign_in: status.needs_sign_in,
+            last_error: status.last_error.clone(),
+        }
+    }
+}
+
+/// The cache of one signed-in session and its running sync; stops when dropped.
+#[derive(Debug)]
+pub struct DeskCache {
+    store: Arc<Store>,
+    sync: Arc<SyncEngine<HubClient>>,
+    stop: watch::Sender<bool>,
+}
+
+impl DeskCache {
+    /// Opens the cache at `path` for the hub at `hub_url` and the agent's `tenant`, and starts
+    /// syncing it with `client` (which carries the agent's token). A cache of another hub or
+    /// tenant is emptied first, unless it still holds writes for it.
+    pub async fn start(
+        path: PathBuf,
+        hub_url: String,
+        tenant: String,
+        client: HubClient,
+    ) -> Result<DeskCache, EngineError> {
+        let store = tokio::task::spawn_blocking(move || -> Result<Store, EngineError> {
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder).map_err(|error| {
+                    EngineError::Cache(format!(
+                        "cannot make the cache's folder {}: {error}; check its permissions",
+                        folder.display()
+                    ))
+                })?;
+            }
+            let store = Store::open(&path, None).map_err(cache_error)?;
+            store
+                .bind(&Origin {
+                    hub: hub_url,
+                    tenant,
+                })
+                .map_err(cache_error)?;
+            Ok(store)
+        })
+        .await
+        .map_err(|error| EngineError::Cache(format!("the cache's opening failed: {error}")))??;
+
+        let store = Arc::new(store);
+        let sync = Arc::new(SyncEngine::new(
+            Arc::clone(&store),
+            client,
+            SyncConfig::default(),
+            Arc::new(SystemClock),
+        ));
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(Arc::clone(&sync).run(stopped));
+        tracing::info!(cache = %store.path().display(), "the desk's cache syncs");
+        Ok(DeskCache { store, sync, stop })
+    }
+
+    /// The sync engine's status now and every change after.
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.sync.status()
+    }
+
+    /// The customers a caller's number points at, from the cache alone: every candidate when
+    /// several share it, none when the number is unknown or not a number.
+    pub fn screen_pop(&self, number: &str) -> Vec<CustomerSummary> {
+        match self.store.lookup(IdentityKind::Phone, number) {
+            Ok(lookup) => lookup.candidates,
+            Err(error) => {
+                tracing::debug!(%error, "no screen pop for a caller");
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl Drop for DeskCache {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// A count for the window, which has no use for more than four billion.
+fn saturate(count: u64) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+fn cache_error(error: switchboard_store::StoreError) -> EngineError {
+    EngineError::Cache(error.to_string())
+}
