@@ -312,12 +312,32 @@ impl Kamailio {
         Kamailio::start_requiring(users, Some(user))
     }
 
+    /// Its port is picked free a moment before it binds it, for UDP and TCP both, and another
+    /// test may take either by then; so a start whose kamailio does not answer is tried again
+    /// on another port, and every attempt's reason is kept.
     fn start_requiring(users: &[(&str, &str)], tcp_user: Option<&str>) -> anyhow::Result<Kamailio> {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match Kamailio::try_start(users, tcp_user) {
+                Ok(kamailio) => return Ok(kamailio),
+                Err(error) => failures.push(format!("{error:#}")),
+            }
+        }
+        bail!("kamailio did not start: {}", failures.join("; "))
+    }
+
+    fn try_start(users: &[(&str, &str)], tcp_user: Option<&str>) -> anyhow::Result<Kamailio> {
         use std::io::BufRead;
 
         let folder = tempfile::tempdir()?;
         // A port that was free a moment ago; kamailio cannot be told to pick one itself.
-        let address = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+        let address = loop {
+            let udp = UdpSocket::bind("127.0.0.1:0")?;
+            let address = udp.local_addr()?;
+            if TcpListener::bind(address).is_ok() {
+                break address;
+            }
+        };
         let table: String = users
             .iter()
             .map(|(user, password)| format!("$sht(users=>{user}) = \"{password}\"; "))
@@ -376,11 +396,39 @@ impl Kamailio {
         }
         // Keep reading its log, so that a full pipe never blocks it.
         std::thread::spawn(move || lines.for_each(drop));
-        Ok(Kamailio {
+        let kamailio = Kamailio {
             child,
             address,
             _folder: folder,
-        })
+        };
+
+        // Its UDP socket is open, but it may still fail on its TCP one and exit: it counts
+        // as started once it answers a request.
+        kamailio
+            .answers()
+            .context("kamailio started but does not answer")?;
+        Ok(kamailio)
+    }
+
+    /// Sends OPTIONS until any answer comes (a challenge will do), for up to five seconds.
+    fn answers(&self) -> anyhow::Result<()> {
+        let probe = UdpSocket::bind("127.0.0.1:0")?;
+        let from = probe.local_addr()?;
+        probe.set_read_timeout(Some(Duration::from_millis(250)))?;
+        let options = format!(
+            "OPTIONS sip:{to} SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bK-probe;rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:probe@{from}>;tag=probe\r\nTo: <sip:{to}>\r\n\
+             Call-ID: probe@{from}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            to = self.address,
+        );
+        let mut answer = [0u8; 2048];
+        for _ in 0..20 {
+            probe.send_to(options.as_bytes(), self.address)?;
+            if probe.recv_from(&mut answer).is_ok() {
+                return Ok(());
+            }
+        }
+        bail!("no answer to OPTIONS on {}", self.address)
     }
 
     pub fn uri(&self) -> String {
