@@ -87,6 +87,14 @@ impl Driver {
             .context("cannot open a WebDriver session with the app")
     }
 
+    /// Writes the app's settings file in its home; call it before [`Driver::session`] launches
+    /// the app.
+    pub fn write_settings(&self, text: &str) -> anyhow::Result<()> {
+        let folder = self.home.path().join("config").join("switchboard");
+        std::fs::create_dir_all(&folder).context("the app's settings folder")?;
+        std::fs::write(folder.join("settings.toml"), text).context("the app's settings file")
+    }
+
     /// The process group id of the driver and everything it started.
     pub fn group(&self) -> u32 {
         self.child.id()

@@ -83,12 +83,7 @@ async fn a_call_rings_in_the_window_is_answered_survives_a_reload_and_is_hung_up
         &artifacts_dir("call-window").join("driver.log"),
     )?;
     let sip = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
-    let settings = driver.home.path().join("config").join("switchboard");
-    std::fs::create_dir_all(&settings)?;
-    std::fs::write(
-        settings.join("settings.toml"),
-        format!("[phone]\nlisten = \"{sip}\"\n"),
-    )?;
+    driver.write_settings(&format!("[phone]\nlisten = \"{sip}\"\n"))?;
 
     let window = driver.session(&app_binary()).await?;
     let result = async {

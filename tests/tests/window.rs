@@ -109,12 +109,7 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
 
     // The desk has a phone, called directly on a loopback port.
     let sip = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
-    let settings = driver.home.path().join("config").join("switchboard");
-    std::fs::create_dir_all(&settings)?;
-    std::fs::write(
-        settings.join("settings.toml"),
-        format!("[phone]\nlisten = \"{sip}\"\n"),
-    )?;
+    driver.write_settings(&format!("[phone]\nlisten = \"{sip}\"\n"))?;
 
     let launched = Instant::now();
     let window = driver.session(&app_binary()).await?;
