@@ -1,7 +1,7 @@
 //! The softphone in the real window: another phone calls the desk over loopback, the window
 //! shows the ringing call, the agent answers with a click, the web view is reloaded in the
 //! middle of the call and the call goes on untouched (the phone is Rust's, not the web view's),
-//! and the agent hangs up with a click.
+//! the agent mutes with the keyboard alone, and hangs up with a click.
 
 use std::net::UdpSocket;
 use std::sync::Arc;
@@ -149,6 +149,23 @@ async fn a_call_rings_in_the_window_is_answered_survives_a_reload_and_is_hung_up
             "the reload ended nothing: the caller's call is still up"
         );
         screenshot(&window, "talking-after-reload.png").await?;
+
+        // The keyboard alone: Alt+M mutes the call in progress.
+        window
+            .find(Locator::Css("body"))
+            .await?
+            .send_keys("\u{E00A}m\u{E000}")
+            .await
+            .context("pressing Alt+M")?;
+        wait::until_async("Alt+M to mute the call", APPEAR, || async {
+            let mute = window
+                .find(Locator::Css("[aria-keyshortcuts='Alt+M']"))
+                .await
+                .ok()?;
+            (mute.attr("aria-pressed").await.ok().flatten().as_deref() == Some("true"))
+                .then_some(())
+        })
+        .await?;
 
         click(&window, "[data-testid=hang-up]").await?;
         let reason = caller_event(&mut events, "the hang-up", |event| match event {
