@@ -9,11 +9,12 @@ mod cli;
 pub mod ipc;
 mod logging;
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use switchboard_engine::calls::DeskPhone;
+use switchboard_engine::calls::{CallBoard, DeskPhone};
 use switchboard_engine::{Engine, Settings, settings};
 use tauri::Manager;
 use tauri_specta::Event;
@@ -121,8 +122,10 @@ fn spawn_phone(
         };
         calls.set(phone.clone());
         let mut board = phone.board();
+        let mut alerted = HashSet::new();
         loop {
             let now = board.borrow_and_update().clone();
+            alert(&app, &now, &mut alerted);
             if let Err(error) = CallsChanged(now).emit(&app) {
                 tracing::warn!(%error, "cannot tell the window about a call");
             }
@@ -131,6 +134,27 @@ fn spawn_phone(
             }
         }
     });
+}
+
+/// Draws the agent's eye to a call that starts ringing while the window is not in front (the
+/// taskbar entry asks for attention until the window is raised), and lets go once nothing
+/// rings. `alerted` holds the calls that rang at the last change.
+fn alert(app: &tauri::AppHandle, board: &CallBoard, alerted: &mut HashSet<String>) {
+    let ringing: HashSet<String> = board.ringing().map(|view| view.id.clone()).collect();
+    if let Some(window) = app.get_webview_window("main") {
+        let fresh = ringing.difference(alerted).next().is_some();
+        let attention = if fresh && !window.is_focused().unwrap_or(true) {
+            Some(tauri::UserAttentionType::Critical)
+        } else {
+            None
+        };
+        if (attention.is_some() || (ringing.is_empty() && !alerted.is_empty()))
+            && let Err(error) = window.request_user_attention(attention)
+        {
+            tracing::debug!(%error, "the window could not ask for attention");
+        }
+    }
+    *alerted = ringing;
 }
 
 /// Tells the window whenever the cache's sync changes.

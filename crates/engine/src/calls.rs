@@ -211,6 +211,13 @@ impl CallBoard {
         self.update(call, |view| view.muted = muted);
     }
 
+    /// The calls ringing now, oldest first.
+    pub fn ringing(&self) -> impl Iterator<Item = &CallView> {
+        self.calls
+            .iter()
+            .filter(|view| view.stage == CallStage::Ringing)
+    }
+
     /// Drops calls that ended more than [`ENDED_SHOWN_FOR`] before `now`.
     pub fn forget_ended(&mut self, now: SystemTime) {
         let horizon = millis(now) - ENDED_SHOWN_FOR.as_millis() as f64;
@@ -414,11 +421,17 @@ mod tests {
         );
         assert_eq!(board.calls[0].stage, CallStage::Ringing, "a new call rings");
         assert_eq!(
+            board.ringing().count(),
+            1,
+            "and counts as ringing for the alert"
+        );
+        assert_eq!(
             board.calls[0].number, "+447700900123",
             "with the caller's number"
         );
 
         board.apply(call(CallEvent::Established { call: "c1".into() }), at(3));
+        assert_eq!(board.ringing().count(), 0, "an answered call rings no more");
         board.apply(
             call(CallEvent::Held {
                 call: "c1".into(),
