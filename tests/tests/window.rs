@@ -1,7 +1,8 @@
 //! The desktop window end to end: the real app in the real web view (WebKitGTK under Xvfb,
 //! driven through tauri-driver), talking to the real hub binary over loopback: sign-in, the
 //! customer list and pane, the cache filled from the hub, a call from a customer's number
-//! popping that customer from the cache, and the hub going away.
+//! popping that customer from the cache, and the hub going away while the pane still opens
+//! customers from the cache.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -287,6 +288,28 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
                 .is_some_and(|text| text.contains("Hub unreachable")),
             "the agent reads that the hub is unreachable, got {label:?}"
         );
+        // With the hub gone the desk works from its cache: another customer still opens.
+        let other_id = items[SEEDED / 2 + 1]["id"]
+            .as_str()
+            .context("another customer's id")?
+            .to_owned();
+        let other_name = items[SEEDED / 2 + 1]["display_name"]
+            .as_str()
+            .context("another customer's name")?
+            .to_owned();
+        window
+            .find(Locator::Css(&format!("[data-customer-id='{other_id}']")))
+            .await
+            .context("the other customer is in the list")?
+            .click()
+            .await
+            .context("clicking the other customer")?;
+        wait::until_async("the pane to open from the cache", APPEAR, || async {
+            texts(&window, "[data-testid=customer-name]")
+                .await
+                .filter(|shown| shown.first() == Some(&other_name))
+        })
+        .await?;
         screenshot(&window, "offline.png").await?;
         anyhow::Ok(())
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use switchboard_client::HubClient;
-use switchboard_model::{CustomerSummary, IdentityKind};
+use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind};
 use switchboard_store::Store;
 use switchboard_store::feed::Origin;
 use switchboard_sync::{SyncConfig, SyncEngine, SyncStatus, SystemClock};
@@ -136,6 +136,26 @@ impl DeskCache {
     /// The sync engine's status now and every change after.
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.sync.status()
+    }
+
+    /// Customer `id` as the cache holds them; `None` when it does not, or while the first
+    /// fill runs (then the hub answers instead).
+    pub async fn customer(&self, id: &CustomerId) -> Option<Customer> {
+        let store = Arc::clone(&self.store);
+        let id = id.clone();
+        let read = tokio::task::spawn_blocking(move || store.customer_file(&id)).await;
+        match read {
+            Ok(Ok(Some(file))) => Some(file.customer),
+            Ok(Ok(None)) => None,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "the cache cannot show a customer now");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a cache read failed");
+                None
+            }
+        }
     }
 
     /// The customers a caller's number points at, from the cache alone: every candidate when

@@ -248,8 +248,15 @@ impl Engine {
         Ok(self.observe_request(page)?.items)
     }
 
-    /// One customer's whole profile.
+    /// One customer's whole profile: from the cache when it has them (at once, and with the
+    /// hub away too), else from the hub.
     pub async fn customer(&self, id: &CustomerId) -> Result<Customer, EngineError> {
+        let cache = self.cache.lock().ok().and_then(|cache| cache.clone());
+        if let Some(cache) = cache
+            && let Some(customer) = cache.customer(id).await
+        {
+            return Ok(customer);
+        }
         let customer = self.client.customer(id).await;
         Ok(self.observe_request(customer)?)
     }
