@@ -97,6 +97,8 @@ pub enum PhoneLine {
     },
     /// The registrar does not answer; the phone keeps trying.
     Unreachable,
+    /// The phone stopped and removed its registration.
+    Closed,
 }
 
 /// Every call the window shows, and the line.
@@ -129,6 +131,7 @@ impl CallBoard {
                     },
                     Registered::Refused { status } => PhoneLine::Refused { status },
                     Registered::Unreachable => PhoneLine::Unreachable,
+                    Registered::Unregistered => PhoneLine::Closed,
                 };
                 return;
             }

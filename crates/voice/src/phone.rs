@@ -86,6 +86,8 @@ pub enum Registered {
     Refused { status: u16 },
     /// The registrar did not answer; the phone tries again.
     Unreachable,
+    /// The phone stopped and removed its registration.
+    Unregistered,
 }
 
 /// Which transport the phone speaks to its registrar, proxy and peers.
@@ -176,6 +178,11 @@ pub(crate) struct Shared {
     pub settings: PhoneSettings,
     pub address: SocketAddr,
     pub stop: CancellationToken,
+    /// Cancelled when the phone begins to stop: the registration is removed before `stop`
+    /// ends the endpoint.
+    pub closing: CancellationToken,
+    /// The task that keeps the registration fresh, which the stop waits for.
+    pub registering: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub dialogs: Arc<DialogLayer>,
     pub states: DialogStateSender,
     pub events: mpsc::UnboundedSender<PhoneEvent>,
@@ -299,6 +306,8 @@ impl Phone {
             settings,
             address,
             stop,
+            closing: CancellationToken::new(),
+            registering: Mutex::new(None),
             dialogs,
             states,
             events,
@@ -345,10 +354,15 @@ impl Phone {
         }
         let expires = register_once(shared, &mut registration, &registrar).await?;
 
-        let shared = Arc::clone(shared);
-        tokio::spawn(async move {
-            signalling::keep_registered(shared, registration, registrar, expires).await;
+        let refreshing = Arc::clone(shared);
+        let task = tokio::spawn(async move {
+            signalling::keep_registered(refreshing, registration, registrar, expires).await;
         });
+        if let Ok(mut registering) = shared.registering.lock()
+            && let Some(previous) = registering.replace(task)
+        {
+            previous.abort();
+        }
         Ok(expires)
     }
 
@@ -622,12 +636,27 @@ impl Phone {
             .unwrap_or_default()
     }
 
-    /// Hangs every call up, unregisters, and stops the endpoint.
+    /// Hangs every call up, removes the registration (waiting a few seconds at most for the
+    /// registrar), and stops the endpoint.
     pub async fn stop(&self) {
         for call in self.calls() {
             let _ = self.hang_up(&call).await;
         }
-        self.running.shared.stop.cancel();
+        let shared = &self.running.shared;
+        shared.closing.cancel();
+        let registering = shared
+            .registering
+            .lock()
+            .ok()
+            .and_then(|mut registering| registering.take());
+        if let Some(task) = registering
+            && tokio::time::timeout(Duration::from_secs(3), task)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the registrar did not confirm the phone's unregistration in time");
+        }
+        shared.stop.cancel();
     }
 
     fn dialog(&self, call: &str) -> Result<InviteDialog, PhoneError> {

@@ -408,7 +408,8 @@ pub(crate) fn finish(shared: &Shared, call: &str, reason: EndReason) {
     });
 }
 
-/// Keeps a registration fresh until the phone stops, then removes it.
+/// Keeps a registration fresh until the phone begins to stop, then removes it. A phone
+/// dropped without [`crate::phone::Phone::stop`] cannot unregister: its endpoint is gone.
 pub(crate) async fn keep_registered(
     shared: Arc<Shared>,
     mut registration: Registration,
@@ -423,7 +424,8 @@ pub(crate) async fn keep_registered(
             retry_after(failures)
         };
         tokio::select! {
-            () = shared.stop.cancelled() => break,
+            () = shared.closing.cancelled() => break,
+            () = shared.stop.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
         match register_once(&shared, &mut registration, &registrar).await {
@@ -438,9 +440,12 @@ pub(crate) async fn keep_registered(
         }
     }
     // The registrar forgets the phone, so calls stop arriving at a desk that is closed.
-    let _ = registration.register(registrar, Some(0)).await;
+    match registration.register(registrar, Some(0)).await {
+        Ok(_) => tracing::info!("unregistered"),
+        Err(error) => tracing::warn!(%error, "the registration could not be removed"),
+    }
     let _ = shared.events.send(crate::phone::PhoneEvent::Registration(
-        Registered::Unreachable,
+        Registered::Unregistered,
     ));
 }
 

@@ -157,8 +157,19 @@ async fn calls_through_the_proxy(transport: Transport) -> anyhow::Result<()> {
         "the proxied call is answered"
     );
     bob.command("hangup", "").await?;
+    bob.event("CALL_CLOSED").await?;
     let (id, reason, _) = ended(&mut events).await?;
     assert_eq!((id, reason), (call, EndReason::RemoteHungUp));
+
+    // A desk that stops removes its registration: the proxy no longer knows the agent.
+    phone.stop().await;
+    bob.command("dial", &format!("sip:agent@{}", kamailio.address.ip()))
+        .await?;
+    let closed = bob.event("CALL_CLOSED").await?;
+    assert!(
+        closed["param"].as_str().unwrap_or_default().contains("404"),
+        "a call to a stopped desk is not found, not sent to a dead address: {closed}"
+    );
     Ok(())
 }
 

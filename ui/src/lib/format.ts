@@ -99,6 +99,8 @@ export function lineLabel(line: PhoneLine): string {
       return `Phone refused by the registrar (${line.status}); check the SIP settings`;
     case "unreachable":
       return "Phone cannot reach its registrar; retrying";
+    case "closed":
+      return "Phone closed";
   }
 }
 

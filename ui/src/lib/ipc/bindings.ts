@@ -231,7 +231,9 @@ export type PhoneLine =
 /**  The registrar refused the account: the settings need correcting. */
 { state: "refused"; status: number } | 
 /**  The registrar does not answer; the phone keeps trying. */
-{ state: "unreachable" };
+{ state: "unreachable" } | 
+/**  The phone stopped and removed its registration. */
+{ state: "closed" };
 
 /**  What a person may do. */
 export type Role = 
