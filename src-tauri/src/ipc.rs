@@ -63,6 +63,11 @@ impl Calls {
         let _ = self.phone.set(phone);
     }
 
+    /// The desk's phone, once started.
+    pub fn get(&self) -> Option<Arc<DeskPhone>> {
+        self.phone.get().cloned()
+    }
+
     fn phone(&self) -> Result<Arc<DeskPhone>, CommandError> {
         self.phone
             .get()

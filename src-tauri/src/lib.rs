@@ -56,7 +56,8 @@ pub fn run() -> ExitCode {
 
     let calls = Arc::new(Calls::default());
     let bindings = ipc::builder();
-    let result = tauri::Builder::default()
+    let closing = calls.clone();
+    let built = tauri::Builder::default()
         // The single-instance plugin must come first so that a second launch hands over to
         // the running window before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -92,23 +93,28 @@ pub fn run() -> ExitCode {
             }
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!());
 
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let app = match built {
+        Ok(app) => app,
         Err(error) => {
             tracing::error!(%error, "the desktop window failed");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    app.run(move |_, event| {
+        // The registrar forgets the desk before the process ends, so calls stop ringing a
+        // closed window; the phone waits a few seconds at most for it.
+        if let tauri::RunEvent::Exit = event
+            && let Some(phone) = closing.get()
+        {
+            tauri::async_runtime::block_on(phone.stop());
+        }
+    });
+    ExitCode::SUCCESS
 }
 
 /// Starts the desk's phone on the headset and tells the window whenever its calls change.
-//
-// FIXME(phone-exit): closing the window ends the process without `DeskPhone::stop`, so the
-// registration stays at the registrar until it expires (five minutes by default) and calls
-// ring a closed desk until then; stopping the phone needs the app's exit event
-// (`App::run_return` instead of `Builder::run`).
 fn spawn_phone(
     app: tauri::AppHandle,
     settings: switchboard_voice::phone::PhoneSettings,

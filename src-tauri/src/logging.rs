@@ -45,8 +45,9 @@ pub fn init(log_dir: &Path) -> Result<WorkerGuard, LoggingError> {
         .map_err(|source| LoggingError::Appender { path, source })?;
     let (file_writer, guard) = tracing_appender::non_blocking(appender);
 
-    let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,switchboard=debug,tao=warn,wry=warn"));
+    let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| {
+        EnvFilter::new("info,switchboard=debug,tao=warn,wry=warn,rsipstack=warn")
+    });
     let file_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_writer(file_writer);
