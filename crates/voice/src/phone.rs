@@ -433,14 +433,25 @@ impl Phone {
         };
         tracing::info!(%call, "call placed");
 
-        // The final answer also arrives as a dialog state; this only catches a call that
-        // failed before any answer (the target unreachable), which no state reports.
+        // The final answer also arrives as a dialog state. The INVITE's own outcome is the
+        // authority, though: it establishes the call if that state has not (confirming twice
+        // changes nothing), and ends a call that failed before any answer (the target
+        // unreachable), which no state reports.
         let watcher = Arc::clone(shared);
         let id = call.clone();
         tokio::spawn(async move {
-            if let Ok(Err(error)) = answer.await {
-                tracing::info!(call = %id, %error, "placed call failed");
-                signalling::finish(&watcher, &id, crate::call::EndReason::Failed(0));
+            match answer.await {
+                Ok(Ok((_, Some(response))))
+                    if response.status_code.kind()
+                        == rsipstack::sip::StatusCodeKind::Successful =>
+                {
+                    signalling::confirmed(&watcher, &id, &response.body);
+                }
+                Ok(Err(error)) => {
+                    tracing::info!(call = %id, %error, "placed call failed");
+                    signalling::finish(&watcher, &id, crate::call::EndReason::Failed(0));
+                }
+                _ => {}
             }
         });
         Ok(call)

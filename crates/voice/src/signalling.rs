@@ -226,7 +226,7 @@ fn early(shared: &Arc<Shared>, call: &str, body: &[u8]) {
 
 /// A call became established: the answer's description starts (or updates) a placed call's
 /// media. Later confirmations (after a re-INVITE or a transfer's NOTIFY) announce nothing.
-fn confirmed(shared: &Arc<Shared>, call: &str, body: &[u8]) {
+pub(crate) fn confirmed(shared: &Arc<Shared>, call: &str, body: &[u8]) {
     let first = shared.with_call(call, |state| {
         if state.established {
             return Ok(false);
