@@ -53,6 +53,24 @@ async fn attribute(window: &Client, css: &str, name: &str) -> Option<String> {
     element.attr(name).await.ok().flatten()
 }
 
+/// Clicks customer `id` in the list and waits for the pane to show `name`.
+async fn open_customer(window: &Client, id: &str, name: &str, what: &str) -> anyhow::Result<()> {
+    window
+        .find(Locator::Css(&format!("[data-customer-id='{id}']")))
+        .await
+        .with_context(|| format!("customer {id} is in the list"))?
+        .click()
+        .await
+        .with_context(|| format!("clicking customer {id}"))?;
+    wait::until_async(what, APPEAR, || async {
+        texts(window, "[data-testid=customer-name]")
+            .await
+            .filter(|shown| shown.first().map(String::as_str) == Some(name))
+    })
+    .await?;
+    Ok(())
+}
+
 async fn screenshot(window: &Client, name: &str) -> anyhow::Result<()> {
     // WebKit captures the last painted frame; wait for two frames so that the picture shows
     // the page as the test just saw it, not as it was a moment ago.
@@ -168,19 +186,7 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
         );
 
         // Choosing a customer opens their record with the hub's name and numbers.
-        window
-            .find(Locator::Css(&format!("[data-customer-id='{chosen_id}']")))
-            .await
-            .context("the chosen customer is in the list")?
-            .click()
-            .await
-            .context("clicking the customer")?;
-        wait::until_async("the customer pane", APPEAR, || async {
-            texts(&window, "[data-testid=customer-name]")
-                .await
-                .filter(|shown| shown.first() == Some(&chosen_name))
-        })
-        .await?;
+        open_customer(&window, &chosen_id, &chosen_name, "the customer pane").await?;
 
         let mut shown_phones = Vec::new();
         for element in window
@@ -297,18 +303,12 @@ async fn the_window_lists_the_hubs_customers_and_notices_when_the_hub_goes() -> 
             .as_str()
             .context("another customer's name")?
             .to_owned();
-        window
-            .find(Locator::Css(&format!("[data-customer-id='{other_id}']")))
-            .await
-            .context("the other customer is in the list")?
-            .click()
-            .await
-            .context("clicking the other customer")?;
-        wait::until_async("the pane to open from the cache", APPEAR, || async {
-            texts(&window, "[data-testid=customer-name]")
-                .await
-                .filter(|shown| shown.first() == Some(&other_name))
-        })
+        open_customer(
+            &window,
+            &other_id,
+            &other_name,
+            "the pane to open from the cache",
+        )
         .await?;
         screenshot(&window, "offline.png").await?;
         anyhow::Ok(())

@@ -2,25 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { callFor, nextCall, shortcutOf } from "./shortcuts";
 import type { CallBoard, CallView } from "./ipc";
+import { callView } from "./testing";
 
-function call(id: string, stage: CallView["stage"]): CallView {
-  return {
-    id,
-    direction: "inbound",
-    number: "+447700900123",
-    display_name: null,
-    customers: [],
-    stage,
-    held_by_agent: false,
-    muted: false,
-    started_at_ms: 0,
-    answered_at_ms: null,
-    keys_heard: "",
-    transfer_status: null,
-    ended: null,
-    ended_at_ms: null,
-  };
-}
+const call = (id: string, stage: CallView["stage"]): CallView => callView(id, stage);
 
 const key = (key: string, extra: Partial<KeyboardEvent> = {}) => ({
   key,

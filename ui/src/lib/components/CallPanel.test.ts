@@ -4,25 +4,14 @@ import { fireEvent, render, screen } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
 import CallPanel from "./CallPanel.svelte";
 import type { CallBoard, CallView } from "../ipc";
+import { callView } from "../testing";
 
 function call(stage: CallView["stage"], extra: Partial<CallView> = {}): CallView {
-  return {
-    id: "c1",
-    direction: "inbound",
-    number: "+447700900123",
-    display_name: null,
-    customers: [],
-    stage,
-    held_by_agent: false,
-    muted: false,
+  return callView("c1", stage, {
     started_at_ms: 1_000_000,
     answered_at_ms: stage === "ringing" ? null : 1_005_000,
-    keys_heard: "",
-    transfer_status: null,
-    ended: null,
-    ended_at_ms: null,
     ...extra,
-  };
+  });
 }
 
 function handlers() {
