@@ -307,6 +307,17 @@ impl World {
             .await
     }
 
+    async fn put(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> anyhow::Result<Answer> {
+        self.call(Method::PUT, path, Some(token), headers, Some(body))
+            .await
+    }
+
     async fn patch(
         &self,
         path: &str,
@@ -484,6 +495,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "an_offer_not_answered_in_time_passes_to_the_next_agent",
         |w| Box::pin(offer_expiry(w)),
     ),
+    ("a_desk_logs_its_own_call_and_wraps_it_up", |w| {
+        Box::pin(call_log(w))
+    }),
 ];
 
 /// Polls `probe` until it yields a value; bounded so that a routing bug fails the test.
@@ -879,6 +893,7 @@ async fn tokens_required(w: &World) -> anyhow::Result<()> {
         (Method::PATCH, format!("/v1/notes/{}", w.a_note)),
         (Method::POST, "/v1/messages".to_owned()),
         (Method::POST, "/v1/wrap-ups".to_owned()),
+        (Method::PUT, "/v1/calls/int_1".to_owned()),
         (Method::GET, "/v1/agents".to_owned()),
         (Method::POST, "/v1/agents".to_owned()),
         (Method::PUT, format!("/v1/agents/{}/state", w.maya_id)),
@@ -1949,6 +1964,105 @@ async fn ticket_life(w: &World) -> anyhow::Result<()> {
         )
         .await?;
     ensure!(in_b.status == 201, "B chats in its own chat: {in_b:?}");
+    Ok(())
+}
+
+async fn call_log(w: &World) -> anyhow::Result<()> {
+    let started = json!({"conversation_id": "cnv_desk-1", "customer_id": w.a_customer,
+        "direction": "inbound", "remote_number": w.a_phone,
+        "started_at": "2026-12-04T10:00:00Z", "answered_at": "2026-12-04T10:00:05Z",
+        "ended_at": null});
+    let key = [("idempotency-key", "op-call-1")];
+    let logged = w
+        .put("/v1/calls/int_desk-1", &w.maya, &key, started.clone())
+        .await?;
+    ensure!(
+        logged.status == 201
+            && logged.body["state"] == "active"
+            && logged.body["channel"] == "call"
+            && logged.body["agent_id"] == w.maya_id.as_str(),
+        "an answered call is logged as the agent's active call: {logged:?}"
+    );
+    let again = w
+        .put("/v1/calls/int_desk-1", &w.maya, &key, started.clone())
+        .await?;
+    ensure!(
+        again.replayed && again.body == logged.body,
+        "a retry gets the first answer: {again:?}"
+    );
+    let conversation = w.get("/v1/records/cnv_desk-1", &w.maya).await?;
+    ensure!(
+        conversation.status == 200
+            && conversation.body["record"]["customer_id"] == w.a_customer.as_str(),
+        "a new conversation is made for the call: {conversation:?}"
+    );
+
+    let mut ended = started.clone();
+    ended["ended_at"] = json!("2026-12-04T10:04:05Z");
+    let taken = w
+        .put("/v1/calls/int_desk-1", &w.priya, &[], ended.clone())
+        .await?;
+    ensure!(
+        taken.status == 403,
+        "another agent's desk cannot rewrite the call: {taken:?}"
+    );
+    let finished = w
+        .put("/v1/calls/int_desk-1", &w.maya, &[], ended.clone())
+        .await?;
+    ensure!(
+        finished.status == 200
+            && finished.body["state"] == "ended"
+            && finished.body["ended_at"] == "2026-12-04T10:04:05Z",
+        "the end is logged: {finished:?}"
+    );
+    let reopened = w
+        .put("/v1/calls/int_desk-1", &w.maya, &[], started.clone())
+        .await?;
+    ensure!(
+        reopened.body["state"] == "ended",
+        "a log without the end does not reopen an ended call: {reopened:?}"
+    );
+
+    let wrap = w
+        .post(
+            "/v1/wrap-ups",
+            &w.maya,
+            &[],
+            json!({"interaction_id": "int_desk-1", "disposition": "resolved", "handle_seconds": 250}),
+        )
+        .await?;
+    ensure!(
+        wrap.status == 201,
+        "the logged call can be wrapped up: {wrap:?}"
+    );
+
+    let mut elsewhere = started.clone();
+    elsewhere["conversation_id"] = json!("cnv_desk-1");
+    elsewhere["customer_id"] = json!(w.b_customer);
+    let foreign = w
+        .put("/v1/calls/int_desk-2", &w.maya, &[], elsewhere)
+        .await?;
+    ensure!(
+        foreign.status == 422,
+        "another tenant's customer is not found: {foreign:?}"
+    );
+    let mut backwards = started.clone();
+    backwards["answered_at"] = json!("2026-12-04T09:00:00Z");
+    let refused = w
+        .put("/v1/calls/int_desk-3", &w.maya, &[], backwards)
+        .await?;
+    ensure!(
+        refused.status == 400
+            && refused.body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("answered_at")),
+        "an answer before the start is refused, naming the field: {refused:?}"
+    );
+    let bad_id = w.put("/v1/calls/tkt_1", &w.maya, &[], started).await?;
+    ensure!(
+        bad_id.status == 400,
+        "a call's id is an interaction id: {bad_id:?}"
+    );
     Ok(())
 }
 

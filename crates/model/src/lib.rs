@@ -42,5 +42,6 @@ pub use routing::{Offer, OfferState, QueueStats, WaitingInteraction};
 pub use session::{LoginAnswer, LoginRequest, Me};
 pub use ticket::{Author, Priority, Ticket, TicketComment, TicketStatus};
 pub use write::{
-    NewComment, NewMessage, NewNote, NewTicket, NewWrapUp, NoteChange, StateChange, TicketChange,
+    CallLog, NewComment, NewMessage, NewNote, NewTicket, NewWrapUp, NoteChange, StateChange,
+    TicketChange,
 };

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
-    AgentId, AgentState, CustomerId, InteractionId, MessageId, NoteId, Priority, TicketId,
-    TicketStatus, WrapUpId,
+    AgentId, AgentState, ConversationId, CustomerId, Direction, InteractionId, MessageId, NoteId,
+    Priority, TicketId, TicketStatus, WrapUpId,
 };
 
 /// A note to add to a customer's record.
@@ -58,6 +58,29 @@ pub struct NewWrapUp {
     pub notes: Option<String>,
     /// Handle time in seconds, from answer to the end of wrap-up.
     pub handle_seconds: u32,
+}
+
+/// A call the agent's own phone took or placed, as the phone knows it now: sent when the call
+/// is answered and again when it ends. The hub keeps it as a call interaction of the agent's,
+/// in the conversation named (made when new), so that the timeline holds calls that never went
+/// through the hub's routing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CallLog {
+    /// The conversation the call belongs to: an existing one it continues (a chat that moved
+    /// to a call), or a new one with an id chosen by the desk (`cnv_…`).
+    pub conversation_id: ConversationId,
+    pub customer_id: CustomerId,
+    pub direction: Direction,
+    /// The other party's number, in E.164 when it is a telephone number.
+    pub remote_number: Option<String>,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub answered_at: Option<String>,
+    /// Absent while the call goes on.
+    pub ended_at: Option<String>,
 }
 
 /// A ticket to open.

@@ -2,6 +2,7 @@
 
 mod agents;
 pub mod auth;
+mod calls;
 mod changes;
 mod chat;
 mod conversation;
@@ -47,7 +48,7 @@ use crate::HubState;
         changes::list, events::stream,
         tickets::create, tickets::update, tickets::comment,
         conversation::create_note, conversation::update_note, conversation::create_message,
-        conversation::create_wrap_up,
+        conversation::create_wrap_up, calls::log,
         agents::list, agents::queues, agents::set_state, agents::create,
         routing::mine, routing::accept, routing::decline, routing::end, routing::stats,
         chat::start, chat::send, chat::end, chat::status, chat::events,
@@ -105,6 +106,7 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/notes/{id}", patch(conversation::update_note))
         .route("/v1/messages", post(conversation::create_message))
         .route("/v1/wrap-ups", post(conversation::create_wrap_up))
+        .route("/v1/calls/{id}", put(calls::log))
         .route("/v1/agents", get(agents::list).post(agents::create))
         .route("/v1/agents/{id}/state", put(agents::set_state))
         .route("/v1/queues", get(agents::queues))

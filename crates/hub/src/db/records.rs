@@ -40,6 +40,8 @@ pub enum Expect {
     Version(u64),
     /// Updating whatever is there; for writes the hub itself makes.
     Existing,
+    /// Creating or updating: a write that states the whole of what it knows (a `PUT`).
+    Any,
 }
 
 /// An `Idempotency-Key` and a digest of the request it came with.
