@@ -4,8 +4,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
-    AgentId, AgentState, ConversationId, CustomerId, Direction, InteractionId, MessageId, NoteId,
-    Priority, TicketId, TicketStatus, WrapUpId,
+    AgentId, AgentState, Channel, ConversationId, CustomerId, Direction, Interaction,
+    InteractionId, InteractionState, MessageId, NoteId, Priority, TicketId, TicketStatus, WrapUpId,
 };
 
 /// A note to add to a customer's record.
@@ -81,6 +81,48 @@ pub struct CallLog {
     pub answered_at: Option<String>,
     /// Absent while the call goes on.
     pub ended_at: Option<String>,
+}
+
+impl CallLog {
+    /// The call interaction this log describes, on top of what was known of it (`earlier`),
+    /// as the hub stores it and the desk shows it before the hub answers: routing's trail is
+    /// kept, and an ended call is never reopened by a log that does not know the end.
+    pub fn interaction(
+        &self,
+        id: &InteractionId,
+        earlier: Option<&Interaction>,
+        agent: &AgentId,
+    ) -> Interaction {
+        let ended_at = self
+            .ended_at
+            .clone()
+            .or_else(|| earlier.and_then(|earlier| earlier.ended_at.clone()));
+        let answered_at = self
+            .answered_at
+            .clone()
+            .or_else(|| earlier.and_then(|earlier| earlier.answered_at.clone()));
+        let state = match (&ended_at, &answered_at) {
+            (Some(_), Some(_)) => InteractionState::Ended,
+            (Some(_), None) => InteractionState::Abandoned,
+            (None, _) => InteractionState::Active,
+        };
+        Interaction {
+            id: id.clone(),
+            conversation_id: self.conversation_id.clone(),
+            customer_id: self.customer_id.clone(),
+            channel: Channel::Call,
+            direction: self.direction,
+            state,
+            queue_id: earlier.and_then(|earlier| earlier.queue_id.clone()),
+            agent_id: Some(agent.clone()),
+            remote_number: self.remote_number.clone(),
+            started_at: self.started_at.clone(),
+            answered_at,
+            ended_at,
+            offered_to: earlier.map_or_else(Vec::new, |earlier| earlier.offered_to.clone()),
+            version: earlier.map_or(0, |earlier| earlier.version),
+        }
+    }
 }
 
 /// A ticket to open.

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_model::{
-    AgentId, Author, Message, MessageId, NewComment, NewMessage, NewNote, NewTicket, NewWrapUp,
-    Note, NoteChange, NoteId, Priority, Record, RecordKind, StateChange, Ticket, TicketChange,
-    TicketComment, TicketId, TicketStatus, WrapUp, WrapUpId,
+    AgentId, Author, CallLog, InteractionId, Message, MessageId, NewComment, NewMessage, NewNote,
+    NewTicket, NewWrapUp, Note, NoteChange, NoteId, Priority, Record, RecordKind, StateChange,
+    Ticket, TicketChange, TicketComment, TicketId, TicketStatus, WrapUp, WrapUpId,
 };
 
 /// The longest texts the hub takes; checked here too so that the agent hears at once rather
@@ -23,13 +23,30 @@ const MAX_DISPOSITION: usize = 64;
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     AddNote(NewNote),
-    EditNote { id: NoteId, change: NoteChange },
+    EditNote {
+        id: NoteId,
+        change: NoteChange,
+    },
     OpenTicket(NewTicket),
-    ChangeTicket { id: TicketId, change: TicketChange },
-    CommentOnTicket { id: TicketId, comment: NewComment },
+    ChangeTicket {
+        id: TicketId,
+        change: TicketChange,
+    },
+    CommentOnTicket {
+        id: TicketId,
+        comment: NewComment,
+    },
     SendMessage(NewMessage),
     WrapUp(NewWrapUp),
-    SetState { agent: AgentId, change: StateChange },
+    SetState {
+        agent: AgentId,
+        change: StateChange,
+    },
+    /// A call the agent's phone took or placed, as it stands (answered, then ended).
+    LogCall {
+        id: InteractionId,
+        call: CallLog,
+    },
 }
 
 /// Who acts, and when: what the local effect stamps into records.
@@ -90,6 +107,8 @@ pub enum ActionError {
     Unknown { what: &'static str, id: String },
     #[error("this ticket change changes nothing")]
     NothingToChange,
+    #[error("a call cannot be answered before it starts or end before it is answered")]
+    TimesOutOfOrder,
 }
 
 impl Action {
@@ -106,6 +125,19 @@ impl Action {
             Action::SendMessage(message) => (RecordKind::Message, id_or_empty(message.id.as_ref())),
             Action::WrapUp(wrap_up) => (RecordKind::WrapUp, id_or_empty(wrap_up.id.as_ref())),
             Action::SetState { agent, .. } => (RecordKind::Agent, agent.as_str()),
+            Action::LogCall { id, .. } => (RecordKind::Interaction, id.as_str()),
+        }
+    }
+
+    /// The record the hub must have before this action can reach it: the interaction a note,
+    /// a message or a wrap-up refers to, which may itself still wait in the outbox (a call the
+    /// desk logged a moment ago).
+    pub fn after(&self) -> Option<&str> {
+        match self {
+            Action::AddNote(note) => note.interaction_id.as_ref().map(InteractionId::as_str),
+            Action::SendMessage(message) => Some(message.interaction_id.as_str()),
+            Action::WrapUp(wrap_up) => Some(wrap_up.interaction_id.as_str()),
+            _ => None,
         }
     }
 
@@ -158,6 +190,7 @@ impl Action {
             Action::SendMessage(_) => "send_message",
             Action::WrapUp(_) => "wrap_up",
             Action::SetState { .. } => "set_state",
+            Action::LogCall { .. } => "log_call",
         }
     }
 
@@ -192,6 +225,18 @@ impl Action {
                 }
             }
             Action::SetState { .. } => Ok(()),
+            Action::LogCall { call, .. } => {
+                let answered = call.answered_at.as_deref().unwrap_or(&call.started_at);
+                let backwards = answered < call.started_at.as_str()
+                    || call
+                        .ended_at
+                        .as_deref()
+                        .is_some_and(|ended| ended < answered);
+                if backwards {
+                    return Err(ActionError::TimesOutOfOrder);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -232,6 +277,10 @@ impl Action {
                 json(change),
                 false,
             ),
+            // The phone is the only source of a call's facts, so its log is never stale.
+            Action::LogCall { id, call } => {
+                (Method::Put, format!("v1/calls/{id}"), json(call), false)
+            }
         };
         Request {
             method,
@@ -365,6 +414,17 @@ impl Action {
                 }
                 _ => Err(unknown(kind.as_str(), id)),
             },
+            Action::LogCall { id, call } => {
+                let earlier = match current {
+                    Some(Record::Interaction(interaction)) => Some(interaction),
+                    _ => None,
+                };
+                Ok(Record::Interaction(call.interaction(
+                    id,
+                    earlier,
+                    &actor.agent,
+                )))
+            }
         }
     }
 }

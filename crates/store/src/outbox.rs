@@ -5,7 +5,9 @@
 //! discarded by the agent. Nothing is dropped on its own.
 //!
 //! Per record, rows go out one at a time in the order they were made: only the oldest
-//! unfinished row of a record is ever ready. An edit's `If-Match` is the version the agent saw:
+//! unfinished row of a record is ever ready. A row that refers to another record (a wrap-up to
+//! its call) also waits for that record's older rows, so the hub never hears of a reference
+//! before the record it names. An edit's `If-Match` is the version the agent saw:
 //! for the first unsent edit of a record the version shown then, for later ones the version
 //! the hub gave the edit before it.
 
@@ -64,6 +66,15 @@ impl OpState {
 
 /// The states that hold a record's later rows back.
 const UNFINISHED: &str = "('pending', 'conflict', 'parked')";
+
+/// Which rows `o` may go now as far as order goes: none of its record's older rows is
+/// unfinished, and none of the older rows of the record it needs at the hub first either.
+const HEAD_OF_ITS_RECORD: &str =
+    "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.record_id = o.record_id
+                               AND p.seq < o.seq AND p.state IN ('pending', 'conflict', 'parked'))
+       AND (o.after_record IS NULL OR NOT EXISTS (SELECT 1 FROM outbox d
+                               WHERE d.record_id = o.after_record AND d.seq < o.seq
+                               AND d.state IN ('pending', 'conflict', 'parked')))";
 
 /// What the cache said when it took an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,8 +212,8 @@ impl Store {
         transaction
             .prepare_cached(
                 "INSERT INTO outbox (op_id, record_id, record_kind, action, actor, made_at,
-                    method, path, body, needs_if_match, if_match, state, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12)",
+                    method, path, body, needs_if_match, if_match, state, created_at, after_record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13)",
             )?
             .execute(params![
                 op_id,
@@ -217,6 +228,7 @@ impl Store {
                 request.needs_if_match,
                 if_match,
                 now_ms(),
+                action.after(),
             ])?;
         transaction.commit()?;
         tracing::debug!(op_id, action = action.name(), record = %id, "write queued");
@@ -224,16 +236,15 @@ impl Store {
     }
 
     /// The rows ready to send at `now` (ms): the oldest unfinished row of each record, when it
-    /// is pending and its back-off has passed; oldest first, at most `limit`.
+    /// is pending, its back-off has passed and the record it needs at the hub first has no
+    /// older unfinished rows; oldest first, at most `limit`.
     pub fn ready(&self, now: i64, limit: usize) -> Result<Vec<Operation>, StoreError> {
         let connection = self.outbox_connection()?;
         let mut statement = connection.prepare_cached(&format!(
             "SELECT o.op_id, o.seq, o.record_id, o.method, o.path, o.body, o.if_match,
                     o.attempts, o.created_at, o.record_kind
              FROM outbox o
-             WHERE o.state = 'pending' AND o.not_before <= ?1
-               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.record_id = o.record_id
-                               AND p.seq < o.seq AND p.state IN {UNFINISHED})
+             WHERE o.state = 'pending' AND o.not_before <= ?1 AND {HEAD_OF_ITS_RECORD}
              ORDER BY o.seq LIMIT ?2"
         ))?;
         let rows = statement.query_map(params![now, limit as i64], |row| {
@@ -269,9 +280,7 @@ impl Store {
         Ok(connection
             .prepare_cached(&format!(
                 "SELECT MIN(o.not_before) FROM outbox o
-                 WHERE o.state = 'pending'
-                   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.record_id = o.record_id
-                                   AND p.seq < o.seq AND p.state IN {UNFINISHED})"
+                 WHERE o.state = 'pending' AND {HEAD_OF_ITS_RECORD}"
             ))?
             .query_row([], |row| row.get(0))?)
     }

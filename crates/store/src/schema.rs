@@ -119,6 +119,12 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE identities ADD COLUMN summary TEXT;
     ",
+    // 5: a write can need another record at the hub first (a wrap-up its call, a note the
+    // interaction it was written in); `after_record` names it, and the row waits while that
+    // record has older unfinished rows.
+    "
+    ALTER TABLE outbox ADD COLUMN after_record TEXT;
+    ",
 ];
 
 /// The indexes an initial sync drops while it runs and builds once at its end, as the latest

@@ -3,7 +3,8 @@
 //! unsent one, a conflict keeps both versions, a page applied twice changes nothing).
 
 use switchboard_model::{
-    AgentId, Change, Cursor, CustomerId, IdentityKind, Priority, Record, TicketChange, TicketId,
+    AgentId, CallLog, Change, ConversationId, Cursor, CustomerId, Direction, IdentityKind,
+    InteractionId, InteractionState, Priority, Record, TicketChange, TicketId,
 };
 use switchboard_store::feed::Origin;
 use switchboard_store::{Action, Actor, OpState, Outcome, Region, Store};
@@ -454,4 +455,119 @@ fn a_screen_pop_reads_the_identity_index_alone_and_older_rows_still_pop() {
             "{number} pops its customer, with or without a stored summary"
         );
     }
+}
+
+#[test]
+fn a_logged_call_shows_at_once_and_its_note_and_wrap_up_wait_for_it_at_the_hub() {
+    let (_folder, store) = open();
+    store
+        .apply_page(
+            &[upsert(
+                1,
+                1,
+                customer(1, "Ana Souza", "+447700900123", "ana@example.com"),
+            )],
+            &Cursor("1".to_owned()),
+        )
+        .expect("the page applies");
+    let call = InteractionId("int_desk-1".to_owned());
+    let log = CallLog {
+        conversation_id: ConversationId("cnv_desk-1".to_owned()),
+        customer_id: CustomerId::from_number(1),
+        direction: Direction::Inbound,
+        remote_number: Some("+447700900123".to_owned()),
+        started_at: "2026-12-04T10:00:00Z".to_owned(),
+        answered_at: Some("2026-12-04T10:00:04Z".to_owned()),
+        ended_at: None,
+    };
+    let logged = store
+        .act(
+            Action::LogCall {
+                id: call.clone(),
+                call: log.clone(),
+            },
+            &actor(),
+        )
+        .expect("the call is logged");
+    let note = store
+        .act(
+            Action::AddNote(switchboard_model::NewNote {
+                id: None,
+                customer_id: CustomerId::from_number(1),
+                interaction_id: Some(call.clone()),
+                body: "Parcel went to a neighbour".to_owned(),
+            }),
+            &actor(),
+        )
+        .expect("a note during the call is queued");
+    let ended = store
+        .act(
+            Action::LogCall {
+                id: call.clone(),
+                call: CallLog {
+                    ended_at: Some("2026-12-04T10:03:00Z".to_owned()),
+                    ..log
+                },
+            },
+            &actor(),
+        )
+        .expect("the end is logged");
+    let wrap_up = store
+        .act(
+            Action::WrapUp(switchboard_model::NewWrapUp {
+                id: None,
+                interaction_id: call.clone(),
+                disposition: "resolved".to_owned(),
+                notes: None,
+                handle_seconds: 200,
+            }),
+            &actor(),
+        )
+        .expect("the wrap-up is queued");
+
+    let file = store
+        .customer_file(&CustomerId::from_number(1))
+        .expect("the pane reads")
+        .expect("the customer is cached");
+    assert_eq!(
+        file.interactions.first().map(|i| i.state),
+        Some(InteractionState::Ended),
+        "the call shows in the timeline, ended, before the hub has heard of it"
+    );
+    assert!(
+        file.unsent.contains(&call.to_string()),
+        "and is marked as not yet at the hub"
+    );
+
+    let ops = |store: &Store| -> Vec<String> {
+        store
+            .ready(i64::MAX, 10)
+            .expect("the ready rows")
+            .into_iter()
+            .map(|op| op.op_id)
+            .collect()
+    };
+    assert_eq!(
+        ops(&store),
+        vec![logged.op_id.clone()],
+        "the note and the wrap-up name a call the hub does not have yet, so only the call goes"
+    );
+    let accepted = |record: Record| Outcome::Accepted { version: 1, record };
+    store
+        .finish(&logged.op_id, accepted(logged.record.clone()))
+        .expect("the hub has the call");
+    assert_eq!(
+        ops(&store),
+        vec![note.op_id.clone(), ended.op_id.clone()],
+        "then the note and the call's end, which do not wait for each other; the wrap-up was \
+         made after the end, so it waits for it"
+    );
+    store
+        .finish(&ended.op_id, accepted(ended.record.clone()))
+        .expect("the hub has the end");
+    assert_eq!(
+        ops(&store),
+        vec![note.op_id, wrap_up.op_id],
+        "and now the wrap-up goes too"
+    );
 }

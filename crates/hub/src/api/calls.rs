@@ -6,9 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use switchboard_model::{
-    CallLog, Channel, Conversation, Interaction, InteractionId, InteractionState, Record,
-};
+use switchboard_model::{CallLog, Channel, Conversation, Interaction, InteractionId, Record};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -103,51 +101,14 @@ pub async fn log(
                     });
                 }
             }
-            Ok(Record::Interaction(interaction_of(
-                &id, &log, earlier, &agent,
+            Ok(Record::Interaction(log.interaction(
+                &InteractionId(id.clone()),
+                earlier,
+                &agent,
             )))
         })
         .await;
     answer("call", &id, outcome)
-}
-
-/// The interaction a log describes, keeping what the hub knew of it (routing's trail) and never
-/// reopening a call that ended.
-fn interaction_of(
-    id: &str,
-    log: &CallLog,
-    earlier: Option<&Interaction>,
-    agent: &switchboard_model::AgentId,
-) -> Interaction {
-    let ended_at = log
-        .ended_at
-        .clone()
-        .or_else(|| earlier.and_then(|earlier| earlier.ended_at.clone()));
-    let answered_at = log
-        .answered_at
-        .clone()
-        .or_else(|| earlier.and_then(|earlier| earlier.answered_at.clone()));
-    let state = match (&ended_at, &answered_at) {
-        (Some(_), Some(_)) => InteractionState::Ended,
-        (Some(_), None) => InteractionState::Abandoned,
-        (None, _) => InteractionState::Active,
-    };
-    Interaction {
-        id: InteractionId(id.to_owned()),
-        conversation_id: log.conversation_id.clone(),
-        customer_id: log.customer_id.clone(),
-        channel: Channel::Call,
-        direction: log.direction,
-        state,
-        queue_id: earlier.and_then(|earlier| earlier.queue_id.clone()),
-        agent_id: Some(agent.clone()),
-        remote_number: log.remote_number.clone(),
-        started_at: log.started_at.clone(),
-        answered_at,
-        ended_at,
-        offered_to: earlier.map_or_else(Vec::new, |earlier| earlier.offered_to.clone()),
-        version: earlier.map_or(0, |earlier| earlier.version),
-    }
 }
 
 /// Makes the log's conversation when it is new; an existing one must be the same customer's.
