@@ -123,8 +123,7 @@ fn spawn_phone(
 ) {
     tauri::async_runtime::spawn(async move {
         let devices = Arc::new(switchboard_voice::sound_card::SoundCard);
-        let pop = Arc::new(move |number: &str| engine.screen_pop(number));
-        let phone = match DeskPhone::start(settings, devices, pop).await {
+        let phone = match DeskPhone::start(settings, devices, engine).await {
             Ok(phone) => phone,
             Err(error) => {
                 tracing::error!(%error, "the desk's phone did not start");

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use switchboard_model::{
     ChangePage, Cursor, Customer, CustomerId, CustomerSummary, Health, IdentityKind, LoginAnswer,
-    LoginRequest, Page,
+    LoginRequest, Page, Record,
 };
 use url::Url;
 
@@ -289,6 +289,20 @@ impl HubClient {
         let url = self.url("v1/customers/", &[])?;
         let url = url
             .join(&percent_encode_segment(id.as_str()))
+            .map_err(|_| ClientError::InvalidUrl(id.to_string()))?;
+        let response = self.send(url.clone()).await?;
+        self.read(url, response).await
+    }
+
+    /// `GET /v1/customers/{id}/records`: the customer's tickets, orders, deliveries, carts,
+    /// transactions, conversations, interactions and notes, up to a thousand.
+    pub async fn customer_records(&self, id: &CustomerId) -> Result<Vec<Record>, ClientError> {
+        let url = self.url("v1/customers/", &[])?;
+        let url = url
+            .join(&format!(
+                "{}/records?limit=1000",
+                percent_encode_segment(id.as_str())
+            ))
             .map_err(|_| ClientError::InvalidUrl(id.to_string()))?;
         let response = self.send(url.clone()).await?;
         self.read(url, response).await

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use switchboard_client::HubClient;
-use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind};
-use switchboard_store::Store;
+use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind, Record};
 use switchboard_store::feed::Origin;
+use switchboard_store::{Action, Actor, CustomerFile, Store, StoreError};
 use switchboard_sync::{SyncConfig, SyncEngine, SyncStatus, SystemClock};
 use tokio::sync::watch;
 
@@ -52,6 +52,9 @@ pub struct SyncView {
     pub needs_sign_in: bool,
     /// The last failure talking to the hub, in words for the agent.
     pub last_error: Option<String>,
+    /// Where the cache stands in the hub's feed: it moves whenever changes arrive, so the
+    /// window reads what it shows again.
+    pub cursor: Option<String>,
 }
 
 impl SyncView {
@@ -77,6 +80,7 @@ impl SyncView {
             parked: status.outbox.parked,
             needs_sign_in: status.needs_sign_in,
             last_error: status.last_error.clone(),
+            cursor: status.cursor.clone(),
         }
     }
 }
@@ -158,6 +162,69 @@ impl DeskCache {
         }
     }
 
+    /// Customer `id`'s whole file as the cache holds it (see [`DeskCache::customer`] for
+    /// `None`).
+    pub async fn customer_file(&self, id: &CustomerId) -> Option<CustomerFile> {
+        let store = Arc::clone(&self.store);
+        let id = id.clone();
+        match tokio::task::spawn_blocking(move || store.customer_file(&id)).await {
+            Ok(Ok(file)) => file,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "the cache cannot show a customer now");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a cache read failed");
+                None
+            }
+        }
+    }
+
+    /// Record `id` as the desk shows it (the hub's state with unsent changes laid over it).
+    pub async fn record(&self, id: &str) -> Option<Record> {
+        let store = Arc::clone(&self.store);
+        let id = id.to_owned();
+        match tokio::task::spawn_blocking(move || store.record(&id)).await {
+            Ok(Ok(found)) => found.map(|(record, _)| record),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "a cache read failed");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a cache read failed");
+                None
+            }
+        }
+    }
+
+    /// Whether record `id` has changes the hub has not accepted yet.
+    pub async fn unsent(&self, id: &str) -> bool {
+        let store = Arc::clone(&self.store);
+        let id = id.to_owned();
+        tokio::task::spawn_blocking(move || store.has_unsent(&id))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(false)
+    }
+
+    /// Takes an agent's action: the shown record changes and the write is queued, durably,
+    /// before this returns; then the sync engine is woken to send it.
+    pub async fn act(&self, action: Action, actor: Actor) -> Result<Record, EngineError> {
+        let store = Arc::clone(&self.store);
+        let name = action.name();
+        let acted = tokio::task::spawn_blocking(move || store.act(action, &actor))
+            .await
+            .map_err(|error| EngineError::Cache(format!("the write did not finish: {error}")))?;
+        let acted = acted.map_err(|error| match error {
+            StoreError::Action(error) => EngineError::Action(error.to_string()),
+            error => cache_error(error),
+        })?;
+        tracing::info!(op_id = %acted.op_id, action = name, "agent action queued");
+        self.sync.wake();
+        Ok(acted.record)
+    }
+
     /// The customers a caller's number points at, from the cache alone: every candidate when
     /// several share it, none when the number is unknown or not a number.
     pub fn screen_pop(&self, number: &str) -> Vec<CustomerSummary> {
@@ -182,6 +249,6 @@ fn saturate(count: u64) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-fn cache_error(error: switchboard_store::StoreError) -> EngineError {
+fn cache_error(error: StoreError) -> EngineError {
     EngineError::Cache(error.to_string())
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use switchboard_model::CustomerSummary;
+use switchboard_model::{
+    CallLog, ConversationId, CustomerId, CustomerSummary, Direction, InteractionId,
+};
 use switchboard_voice::audio::AudioDevices;
 use switchboard_voice::call::{CallEvent, EndReason, Refusal, Side};
 use switchboard_voice::phone::{Phone, PhoneError, PhoneEvent, PhoneSettings, Registered};
@@ -74,6 +76,125 @@ pub struct CallView {
     pub ended: Option<String>,
     /// When it ended, in milliseconds since the Unix epoch.
     pub ended_at_ms: Option<f64>,
+    /// The customer the call is about: the only one its number points at, or the one the
+    /// agent linked it to. Calls are logged on the customer's timeline only once this is known.
+    pub customer_id: Option<CustomerId>,
+    /// The interaction the call is logged as, and its conversation: chosen by the desk from
+    /// the call's SIP id, so that logging it twice names the same records.
+    pub interaction_id: InteractionId,
+    pub conversation_id: ConversationId,
+    /// The call was answered, ended and is logged, and waits for the agent's wrap-up: it stays
+    /// on the board until then.
+    pub wrap_up_due: bool,
+}
+
+/// A moment in a call that its log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMoment {
+    /// The call was answered (or linked to its customer while it goes on).
+    Answered,
+    /// The call ended after it was answered (or was linked once it had).
+    Ended,
+}
+
+impl CallView {
+    fn new(id: String, direction: CallDirection, number: String, at: f64) -> CallView {
+        let (interaction_id, conversation_id) = ids_of(&id);
+        CallView {
+            id,
+            direction,
+            number,
+            display_name: None,
+            customers: Vec::new(),
+            stage: match direction {
+                CallDirection::Inbound => CallStage::Ringing,
+                CallDirection::Outbound => CallStage::Dialling,
+            },
+            held_by_agent: false,
+            muted: false,
+            started_at_ms: at,
+            answered_at_ms: None,
+            keys_heard: String::new(),
+            transfer_status: None,
+            ended: None,
+            ended_at_ms: None,
+            customer_id: None,
+            interaction_id,
+            conversation_id,
+            wrap_up_due: false,
+        }
+    }
+
+    /// The log of this call as it stands, for the hub: none until the call is answered and
+    /// its customer known, since a call nobody talked on, or about nobody, has no place on a
+    /// customer's timeline.
+    pub fn log(&self) -> Option<(InteractionId, CallLog)> {
+        let customer_id = self.customer_id.clone()?;
+        let answered = self.answered_at_ms?;
+        Some((
+            self.interaction_id.clone(),
+            CallLog {
+                conversation_id: self.conversation_id.clone(),
+                customer_id,
+                direction: match self.direction {
+                    CallDirection::Inbound => Direction::Inbound,
+                    CallDirection::Outbound => Direction::Outbound,
+                },
+                remote_number: Some(self.number.clone()),
+                started_at: rfc3339(self.started_at_ms),
+                answered_at: Some(rfc3339(answered)),
+                ended_at: self.ended_at_ms.map(rfc3339),
+            },
+        ))
+    }
+
+    /// Seconds from the answer to `now_ms`: the handle time a wrap-up reports.
+    pub fn handle_seconds(&self, now_ms: f64) -> u32 {
+        self.answered_at_ms
+            .map_or(0.0, |answered| ((now_ms - answered) / 1_000.0).max(0.0))
+            .round() as u32
+    }
+
+    /// Which moment the log is at now, once there is something to log.
+    fn moment(&self) -> Option<CallMoment> {
+        self.log()?;
+        Some(if self.stage == CallStage::Ended {
+            CallMoment::Ended
+        } else {
+            CallMoment::Answered
+        })
+    }
+}
+
+/// The interaction and conversation ids of the call with SIP id `call`: two FNV-1a digests of
+/// it (64 bits each, so that two calls never share an id in practice), with the kinds'
+/// prefixes. The same call always gets the same ids, so a log sent twice names one record.
+fn ids_of(call: &str) -> (InteractionId, ConversationId) {
+    let digest = |salt: u8| {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in std::iter::once(salt).chain(call.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash
+    };
+    let suffix = format!("call-{:016x}{:016x}", digest(1), digest(2));
+    (
+        InteractionId(format!("{}_{suffix}", InteractionId::PREFIX)),
+        ConversationId(format!("{}_{suffix}", ConversationId::PREFIX)),
+    )
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 in UTC, to the second.
+fn rfc3339(ms: f64) -> String {
+    let seconds = (ms / 1_000.0).floor() as i64;
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether the desk's phone can take calls.
@@ -120,8 +241,10 @@ impl Default for CallBoard {
 }
 
 impl CallBoard {
-    /// Folds one of the phone's events, which happened at `now`, into the board.
-    pub fn apply(&mut self, event: PhoneEvent, now: SystemTime) {
+    /// Folds one of the phone's events, which happened at `now`, into the board. Returns the
+    /// call whose log has something new to record (it was answered, or it ended after that),
+    /// and which moment.
+    pub fn apply(&mut self, event: PhoneEvent, now: SystemTime) -> Option<(String, CallMoment)> {
         let at = millis(now);
         let event = match event {
             PhoneEvent::Registration(registered) => {
@@ -133,32 +256,27 @@ impl CallBoard {
                     Registered::Unreachable => PhoneLine::Unreachable,
                     Registered::Unregistered => PhoneLine::Closed,
                 };
-                return;
+                return None;
             }
             PhoneEvent::Call(event) => event,
         };
+        let (call, logged) = match &event {
+            CallEvent::Established { call } => (call.clone(), CallMoment::Answered),
+            CallEvent::Ended { call, .. } => (call.clone(), CallMoment::Ended),
+            _ => (String::new(), CallMoment::Answered),
+        };
+        let before = self.find(&call).and_then(CallView::moment);
 
         match event {
             CallEvent::Incoming {
                 call,
                 caller,
                 display_name,
-            } => self.calls.push(CallView {
-                id: call,
-                direction: CallDirection::Inbound,
-                number: caller,
-                display_name,
-                customers: Vec::new(),
-                stage: CallStage::Ringing,
-                held_by_agent: false,
-                muted: false,
-                started_at_ms: at,
-                answered_at_ms: None,
-                keys_heard: String::new(),
-                transfer_status: None,
-                ended: None,
-                ended_at_ms: None,
-            }),
+            } => {
+                let mut view = CallView::new(call, CallDirection::Inbound, caller, at);
+                view.display_name = display_name;
+                self.calls.push(view);
+            }
             CallEvent::Ringing { .. } | CallEvent::EarlyMedia { .. } => {}
             CallEvent::Established { call } => self.update(&call, |view| {
                 view.stage = CallStage::Talking;
@@ -180,33 +298,82 @@ impl CallBoard {
                 view.stage = CallStage::Ended;
                 view.ended = Some(describe(reason));
                 view.ended_at_ms = Some(at);
+                view.wrap_up_due = view.log().is_some();
             }),
         }
+
+        let after = self.find(&call).and_then(CallView::moment);
+        (after == Some(logged) && before != after).then_some((call, logged))
+    }
+
+    /// The call with SIP id `call`, if it is on the board.
+    pub fn find(&self, call: &str) -> Option<&CallView> {
+        self.calls.iter().find(|view| view.id == call)
     }
 
     /// Records a call this desk placed to `number`.
     pub fn dialled(&mut self, call: String, number: String, now: SystemTime) {
-        self.calls.push(CallView {
-            id: call,
-            direction: CallDirection::Outbound,
+        self.calls.push(CallView::new(
+            call,
+            CallDirection::Outbound,
             number,
-            display_name: None,
-            customers: Vec::new(),
-            stage: CallStage::Dialling,
-            held_by_agent: false,
-            muted: false,
-            started_at_ms: millis(now),
-            answered_at_ms: None,
-            keys_heard: String::new(),
-            transfer_status: None,
-            ended: None,
-            ended_at_ms: None,
+            millis(now),
+        ));
+    }
+
+    /// Sets the customers a call's number points at; when exactly one, the call is theirs.
+    /// Several are for the agent to choose from ([`CallBoard::link`]), never a silent pick.
+    pub fn popped(&mut self, call: &str, customers: Vec<CustomerSummary>) {
+        self.update(call, |view| {
+            if let [only] = customers.as_slice() {
+                view.customer_id.get_or_insert_with(|| only.id.clone());
+            }
+            view.customers = customers;
         });
     }
 
-    /// Sets the customers a call's number points at.
-    pub fn popped(&mut self, call: &str, customers: Vec<CustomerSummary>) {
-        self.update(call, |view| view.customers = customers);
+    /// The agent says whom the call is about. Returns the moment to log when the call was
+    /// already answered (its log could not be written without its customer until now).
+    ///
+    /// A call already logged for a customer stays theirs: its interaction is on their
+    /// timeline at the hub, which does not move interactions between customers.
+    pub fn link(
+        &mut self,
+        call: &str,
+        customer: CustomerId,
+    ) -> Result<Option<CallMoment>, EngineError> {
+        let view = self
+            .calls
+            .iter_mut()
+            .find(|view| view.id == call)
+            .ok_or_else(|| {
+                EngineError::CallLog(format!("call {call} is no longer on the board"))
+            })?;
+        if view.customer_id.as_ref() == Some(&customer) {
+            return Ok(None);
+        }
+        if view.log().is_some() {
+            return Err(EngineError::CallLog(
+                "this call is already on another customer's timeline; add a note there instead"
+                    .to_owned(),
+            ));
+        }
+        view.customer_id = Some(customer);
+        if view.stage == CallStage::Ended {
+            view.wrap_up_due = view.log().is_some();
+        }
+        Ok(view.moment())
+    }
+
+    /// Takes a call off the board once the agent wrapped it up; returns it as it was.
+    pub fn wrapped_up(&mut self, call: &str) -> Option<CallView> {
+        let index = self.calls.iter().position(|view| view.id == call)?;
+        Some(self.calls.remove(index))
+    }
+
+    /// Whether any call is still ringing, dialling, talking or held.
+    pub fn busy(&self) -> bool {
+        self.calls.iter().any(|view| view.stage != CallStage::Ended)
     }
 
     /// Marks a call muted or not.
@@ -221,11 +388,13 @@ impl CallBoard {
             .filter(|view| view.stage == CallStage::Ringing)
     }
 
-    /// Drops calls that ended more than [`ENDED_SHOWN_FOR`] before `now`.
+    /// Drops calls that ended more than [`ENDED_SHOWN_FOR`] before `now`, but never one that
+    /// waits for its wrap-up.
     pub fn forget_ended(&mut self, now: SystemTime) {
         let horizon = millis(now) - ENDED_SHOWN_FOR.as_millis() as f64;
-        self.calls
-            .retain(|view| view.ended_at_ms.is_none_or(|ended| ended > horizon));
+        self.calls.retain(|view| {
+            view.wrap_up_due || view.ended_at_ms.is_none_or(|ended| ended > horizon)
+        });
     }
 
     fn update(&mut self, call: &str, change: impl FnOnce(&mut CallView)) {
@@ -255,14 +424,22 @@ fn millis(time: SystemTime) -> f64 {
         .unwrap_or_default()
 }
 
-/// Finds the customers a number points at, from the desk's cache: the screen pop.
-pub type ScreenPop = Arc<dyn Fn(&str) -> Vec<CustomerSummary> + Send + Sync>;
+/// What the desk's phone needs from the rest of the desk: who a number points at (the screen
+/// pop, from the cache) and a place to log its calls (the customer's timeline, through the
+/// outbox). The engine is one; tests bring their own.
+pub trait CallJournal: Send + Sync {
+    /// The customers `number` points at, read from the cache alone, in microseconds.
+    fn screen_pop(&self, number: &str) -> Vec<CustomerSummary>;
+
+    /// Records `call` as it stands at `moment`. Must not block: the phone's events wait.
+    fn log_call(&self, call: &CallView, moment: CallMoment);
+}
 
 /// The desk's phone and its board; cheap to share behind an `Arc`.
 pub struct DeskPhone {
     phone: Phone,
     board: watch::Sender<CallBoard>,
-    pop: ScreenPop,
+    journal: Arc<dyn CallJournal>,
 }
 
 impl std::fmt::Debug for DeskPhone {
@@ -277,11 +454,11 @@ impl std::fmt::Debug for DeskPhone {
 impl DeskPhone {
     /// Starts the phone, follows its events into the board, and registers when a registrar
     /// is set (a failed registration is shown on the line and retried by the phone). Every
-    /// call that rings or is dialled is popped with `pop`.
+    /// call that rings or is dialled is popped and logged through `journal`.
     pub async fn start(
         settings: PhoneSettings,
         devices: Arc<dyn AudioDevices>,
-        pop: ScreenPop,
+        journal: Arc<dyn CallJournal>,
     ) -> Result<Arc<DeskPhone>, EngineError> {
         let registers = settings.registrar.is_some();
         let phone = Phone::start(settings, devices).await?;
@@ -300,7 +477,11 @@ impl DeskPhone {
             calls: Vec::new(),
         })
         .0;
-        let desk = Arc::new(DeskPhone { phone, board, pop });
+        let desk = Arc::new(DeskPhone {
+            phone,
+            board,
+            journal,
+        });
 
         let following = Arc::downgrade(&desk);
         tokio::spawn(async move {
@@ -312,18 +493,22 @@ impl DeskPhone {
                 // shows with its customer in the same change.
                 let popped = match &event {
                     PhoneEvent::Call(CallEvent::Incoming { call, caller, .. }) => {
-                        Some((call.clone(), (desk.pop)(caller)))
+                        Some((call.clone(), desk.journal.screen_pop(caller)))
                     }
                     _ => None,
                 };
+                let mut logged = None;
                 desk.board.send_modify(|board| {
                     let now = SystemTime::now();
                     board.forget_ended(now);
-                    board.apply(event, now);
+                    logged = board.apply(event, now);
                     if let Some((call, customers)) = popped {
                         board.popped(&call, customers);
                     }
                 });
+                if let Some((call, moment)) = logged {
+                    desk.log(&call, moment);
+                }
             }
         });
         if registers {
@@ -376,10 +561,38 @@ impl DeskPhone {
         Ok(self.phone.transfer(call, target).await?)
     }
 
+    /// Says whom call `call` is about; a call already answered is logged for them at once.
+    pub fn link(&self, call: &str, customer: CustomerId) -> Result<(), EngineError> {
+        let mut linked = Ok(None);
+        self.board
+            .send_modify(|board| linked = board.link(call, customer));
+        if let Some(moment) = linked? {
+            self.log(call, moment);
+        }
+        Ok(())
+    }
+
+    /// Takes call `call` off the board once its wrap-up is written; returns it as it was.
+    pub fn wrapped_up(&self, call: &str) -> Option<CallView> {
+        let mut taken = None;
+        self.board.send_if_modified(|board| {
+            taken = board.wrapped_up(call);
+            taken.is_some()
+        });
+        taken
+    }
+
+    fn log(&self, call: &str, moment: CallMoment) {
+        let view = self.board.borrow().find(call).cloned();
+        if let Some(view) = view {
+            self.journal.log_call(&view, moment);
+        }
+    }
+
     /// Calls `number` (a SIP address, or a number at the registrar).
     pub async fn dial(&self, number: &str) -> Result<String, EngineError> {
         let call = self.phone.dial(number).await?;
-        let customers = (self.pop)(number);
+        let customers = self.journal.screen_pop(number);
         self.board.send_modify(|board| {
             board.dialled(call.clone(), number.to_owned(), SystemTime::now());
             board.popped(&call, customers);
@@ -523,5 +736,108 @@ mod tests {
             board, before,
             "an event for a call not on the board is ignored"
         );
+    }
+
+    fn summary(id: u64, name: &str) -> CustomerSummary {
+        CustomerSummary {
+            id: CustomerId::from_number(id),
+            display_name: name.to_owned(),
+            company: None,
+            primary_phone: None,
+            primary_email: None,
+        }
+    }
+
+    #[test]
+    fn a_shared_number_waits_for_the_agent_to_link_the_call_before_it_is_logged() {
+        let mut board = CallBoard::default();
+        board.apply(
+            call(CallEvent::Incoming {
+                call: "c1".into(),
+                caller: "+447700900123".into(),
+                display_name: None,
+            }),
+            at(0),
+        );
+        board.popped("c1", vec![summary(1, "Ana"), summary(2, "Bo")]);
+        assert_eq!(
+            board.calls[0].customer_id, None,
+            "two customers share the number; the desk does not pick one"
+        );
+        assert_eq!(
+            board.apply(call(CallEvent::Established { call: "c1".into() }), at(2)),
+            None,
+            "an answered call about nobody yet has no log"
+        );
+
+        let linked = board
+            .link("c1", CustomerId::from_number(2))
+            .expect("the agent links the call");
+        assert_eq!(
+            linked,
+            Some(CallMoment::Answered),
+            "linking an answered call logs it at once"
+        );
+        let (id, log) = board.calls[0].log().expect("the call can be logged now");
+        assert_eq!(log.customer_id, CustomerId::from_number(2));
+        assert_eq!(log.answered_at.as_deref(), Some("2023-11-14T22:13:22Z"));
+        assert!(
+            id.as_str().starts_with("int_call-") && id.as_str().len() <= 64,
+            "the id is one the hub accepts: {id}"
+        );
+        assert!(
+            board.link("c1", CustomerId::from_number(1)).is_err(),
+            "a logged call stays on its customer's timeline"
+        );
+
+        assert_eq!(
+            board.apply(
+                call(CallEvent::Ended {
+                    call: "c1".into(),
+                    reason: EndReason::RemoteHungUp,
+                    talked: Duration::from_secs(8),
+                }),
+                at(10),
+            ),
+            Some(("c1".to_owned(), CallMoment::Ended)),
+            "the end is logged"
+        );
+        board.forget_ended(at(600));
+        assert!(
+            board.calls[0].wrap_up_due,
+            "a call waiting for its wrap-up is never forgotten"
+        );
+        assert_eq!(board.calls[0].handle_seconds(millis(at(62))), 60);
+    }
+
+    #[test]
+    fn a_call_nobody_answered_is_not_logged_and_leaves_the_board() {
+        let mut board = CallBoard::default();
+        board.apply(
+            call(CallEvent::Incoming {
+                call: "c2".into(),
+                caller: "+447700900123".into(),
+                display_name: None,
+            }),
+            at(0),
+        );
+        board.popped("c2", vec![summary(1, "Ana")]);
+        assert_eq!(
+            board.calls[0].customer_id,
+            Some(CustomerId::from_number(1)),
+            "one customer: the call is theirs"
+        );
+        let ended = board.apply(
+            call(CallEvent::Ended {
+                call: "c2".into(),
+                reason: EndReason::CallerCancelled,
+                talked: Duration::ZERO,
+            }),
+            at(3),
+        );
+        assert_eq!(ended, None, "a missed call has no log of the desk's");
+        assert!(!board.calls[0].wrap_up_due, "and nothing to wrap up");
+        board.forget_ended(at(20));
+        assert!(board.calls.is_empty());
     }
 }

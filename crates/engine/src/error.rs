@@ -24,6 +24,8 @@ pub enum ErrorCode {
     PhoneUnavailable,
     /// The call cannot do that now (it ended, or is not answered yet); the message says why.
     CallRefused,
+    /// What the agent typed cannot be saved as it is; the message says what to change.
+    InvalidInput,
     /// Something that should not happen; the logs have details.
     Internal,
 }
@@ -45,6 +47,12 @@ pub enum EngineError {
     NoPhone,
     #[error("{0}")]
     Cache(String),
+    #[error("{0}")]
+    CallLog(String),
+    #[error("sign in first; the desk writes for the agent who is signed in")]
+    NotSignedIn,
+    #[error("{0}")]
+    Action(String),
 }
 
 impl EngineError {
@@ -62,6 +70,9 @@ impl EngineError {
             EngineError::SignedOut(_) => ErrorCode::SignedOut,
             EngineError::NoPhone => ErrorCode::PhoneUnavailable,
             EngineError::Cache(_) => ErrorCode::Internal,
+            EngineError::CallLog(_) => ErrorCode::CallRefused,
+            EngineError::NotSignedIn => ErrorCode::SignedOut,
+            EngineError::Action(_) => ErrorCode::InvalidInput,
             EngineError::Phone(error) => match error {
                 PhoneError::NoSuchCall(_) => ErrorCode::NotFound,
                 PhoneError::Bind { .. }

@@ -5,7 +5,8 @@
 //! that turns health probes into online, degraded or offline; [`session`] ties them to a hub
 //! client and publishes [`HubStatus`] changes; [`phone_settings`] reads the softphone's part of
 //! the settings file; [`calls`] runs the desk's phone and folds its events into the calls the
-//! window shows; [`cache`] opens the signed-in agent's cache and runs its sync.
+//! window shows; [`cache`] opens the signed-in agent's cache and runs its sync; [`work`] logs the
+//! agent's calls, follows their state and writes wrap-ups, through the cache's outbox.
 
 pub mod cache;
 pub mod calls;
@@ -14,6 +15,7 @@ mod error;
 pub mod phone_settings;
 mod session;
 pub mod settings;
+pub mod work;
 
 pub use connectivity::Connectivity;
 pub use error::{EngineError, ErrorCode};

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use switchboard_client::{ClientError, HubClient};
 use switchboard_model::{
-    AgentId, Customer, CustomerId, CustomerSummary, DemoLogin, HealthStatus, Role,
+    AgentId, Customer, CustomerId, CustomerSummary, DemoLogin, HealthStatus, Record, Role,
 };
+use switchboard_store::{Action, Actor, CustomerFile};
 use tokio::sync::watch;
 
 use crate::cache::{DeskCache, SyncView};
@@ -183,8 +184,7 @@ impl Engine {
     /// The customers a caller's number points at, read from the cache alone (none while
     /// signed out): the screen pop of a ringing call.
     pub fn screen_pop(&self, number: &str) -> Vec<CustomerSummary> {
-        let cache = self.cache.lock().ok().and_then(|cache| cache.clone());
-        cache
+        self.desk_cache()
             .map(|cache| cache.screen_pop(number))
             .unwrap_or_default()
     }
@@ -248,11 +248,57 @@ impl Engine {
         Ok(self.observe_request(page)?.items)
     }
 
+    /// The signed-in agent's cache, if one is open.
+    pub(crate) fn desk_cache(&self) -> Option<Arc<DeskCache>> {
+        self.cache.lock().ok().and_then(|cache| cache.clone())
+    }
+
+    /// Who acts now: the signed-in agent, stamped with the time.
+    pub(crate) fn actor(&self) -> Result<Actor, EngineError> {
+        let agent = self
+            .status
+            .borrow()
+            .agent
+            .as_ref()
+            .map(|agent| agent.id.clone())
+            .ok_or(EngineError::NotSignedIn)?;
+        Ok(Actor {
+            agent,
+            now: now_rfc3339(),
+        })
+    }
+
+    /// Takes one of the agent's actions through the cache's outbox: shown at once, sent to
+    /// the hub when it can be, never lost. Returns the record as the window now shows it.
+    pub async fn act(&self, action: Action) -> Result<Record, EngineError> {
+        let actor = self.actor()?;
+        let cache = self.desk_cache().ok_or_else(|| {
+            EngineError::Cache(
+                "the desk's cache is not open, so the write cannot be kept; see the log".to_owned(),
+            )
+        })?;
+        cache.act(action, actor).await
+    }
+
+    /// Everything about one customer for the pane: from the cache when it has them (with the
+    /// writes still on their way marked), else from the hub.
+    pub async fn customer_file(&self, id: &CustomerId) -> Result<CustomerFile, EngineError> {
+        if let Some(cache) = self.desk_cache()
+            && let Some(file) = cache.customer_file(id).await
+        {
+            return Ok(file);
+        }
+        let customer = self.client.customer(id).await;
+        let customer = self.observe_request(customer)?;
+        let records = self.client.customer_records(id).await;
+        let records = self.observe_request(records)?;
+        Ok(CustomerFile::assemble(customer, records, Vec::new()))
+    }
+
     /// One customer's whole profile: from the cache when it has them (at once, and with the
     /// hub away too), else from the hub.
     pub async fn customer(&self, id: &CustomerId) -> Result<Customer, EngineError> {
-        let cache = self.cache.lock().ok().and_then(|cache| cache.clone());
-        if let Some(cache) = cache
+        if let Some(cache) = self.desk_cache()
             && let Some(customer) = cache.customer(id).await
         {
             return Ok(customer);
@@ -317,4 +363,16 @@ impl Engine {
             *status != before
         });
     }
+}
+
+/// Now as RFC 3339 in UTC, to the second, as the hub writes times.
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|now| {
+            now.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }

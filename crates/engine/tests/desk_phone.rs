@@ -1,10 +1,13 @@
 //! The desk's phone end to end on loopback: another phone calls the desk, and the board the
-//! window shows follows the call through ringing, answer, mute and the caller hanging up.
+//! window shows follows the call through ringing, answer, mute and the caller hanging up; the
+//! call is logged when answered and when ended, and waits on the board for its wrap-up.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use switchboard_engine::calls::{CallBoard, CallStage, DeskPhone, PhoneLine};
+use switchboard_engine::calls::{
+    CallBoard, CallJournal, CallMoment, CallStage, CallView, DeskPhone, PhoneLine,
+};
 use switchboard_model::{CustomerId, CustomerSummary};
 use switchboard_voice::audio::FileDevices;
 use switchboard_voice::call::CallEvent;
@@ -29,25 +32,59 @@ async fn board_until(
     }
 }
 
+/// A stand-in for the cache and the outbox: the caller's number (here its SIP user) is one
+/// customer, and every log is kept for the test to read.
+#[derive(Default)]
+struct Journal {
+    logged: Mutex<Vec<(CallView, CallMoment)>>,
+}
+
+impl CallJournal for Journal {
+    fn screen_pop(&self, number: &str) -> Vec<CustomerSummary> {
+        if number == "switchboard" {
+            vec![CustomerSummary {
+                id: CustomerId::from_number(7),
+                display_name: "Ada Lovelace".to_owned(),
+                company: None,
+                primary_phone: None,
+                primary_email: None,
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn log_call(&self, call: &CallView, moment: CallMoment) {
+        if let Ok(mut logged) = self.logged.lock() {
+            logged.push((call.clone(), moment));
+        }
+    }
+}
+
+impl Journal {
+    fn moments(&self) -> Vec<(String, CallMoment, Option<String>)> {
+        self.logged
+            .lock()
+            .map(|logged| {
+                logged
+                    .iter()
+                    .map(|(view, moment)| {
+                        let (id, log) = view.log().expect("only loggable calls are logged");
+                        (id.to_string(), *moment, log.ended_at)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 #[tokio::test]
 async fn a_call_to_the_desk_shows_ringing_talking_muted_and_ended() {
+    let journal = Arc::new(Journal::default());
     let desk = DeskPhone::start(
         PhoneSettings::direct("127.0.0.1:0".parse().expect("an address")),
         Arc::new(FileDevices::default()),
-        // A stand-in for the cache: the caller's number (here its SIP user) is one customer.
-        Arc::new(|number: &str| {
-            if number == "switchboard" {
-                vec![CustomerSummary {
-                    id: CustomerId::from_number(7),
-                    display_name: "Ada Lovelace".to_owned(),
-                    company: None,
-                    primary_phone: None,
-                    primary_email: None,
-                }]
-            } else {
-                Vec::new()
-            }
-        }),
+        journal.clone(),
     )
     .await
     .expect("the desk's phone starts");
@@ -121,5 +158,36 @@ async fn a_call_to_the_desk_shows_ringing_talking_muted_and_ended() {
     assert!(
         desk.answer(&id).await.is_err(),
         "an ended call cannot be answered again"
+    );
+
+    let moments = journal.moments();
+    assert_eq!(
+        moments.len(),
+        2,
+        "the call is logged twice, answered then ended: {moments:?}"
+    );
+    assert_eq!(
+        (moments[0].1, moments[1].1),
+        (CallMoment::Answered, CallMoment::Ended)
+    );
+    assert_eq!(
+        moments[0].0, moments[1].0,
+        "both logs name one interaction, so the hub keeps one call"
+    );
+    assert!(
+        moments[0].2.is_none() && moments[1].2.is_some(),
+        "only the second log has the end"
+    );
+    assert!(
+        ended.calls[0].wrap_up_due,
+        "an answered call about a known customer waits for its wrap-up"
+    );
+    let taken = desk
+        .wrapped_up(&id)
+        .expect("the wrapped-up call leaves the board");
+    assert_eq!(taken.id, id);
+    assert!(
+        board.borrow().calls.is_empty(),
+        "and the board no longer shows it"
     );
 }

@@ -235,6 +235,12 @@ impl Store {
         Ok(Acted { op_id, record })
     }
 
+    /// Whether record `id` has writes the hub has not accepted yet.
+    pub fn has_unsent(&self, id: &str) -> Result<bool, StoreError> {
+        let connection = self.outbox_connection()?;
+        Ok(unfinished_of(&connection, id)? > 0)
+    }
+
     /// The rows ready to send at `now` (ms): the oldest unfinished row of each record, when it
     /// is pending, its back-off has passed and the record it needs at the hub first has no
     /// older unfinished rows; oldest first, at most `limit`.

@@ -192,6 +192,18 @@ impl Store {
             return Ok(None);
         };
 
+        let records = customer_records(&reads, id)?;
+        let unsent = unsent_of(&reads, id)?;
+        Ok(Some(CustomerFile::assemble(customer, records, unsent)))
+    }
+}
+
+impl CustomerFile {
+    /// The pane's file from a customer and their records (in any order, as the cache or the
+    /// hub gives them): orders gathered with their deliveries and payments, open tickets first,
+    /// newest first everywhere but the chat thread. `unsent` names the records with changes the
+    /// hub has not accepted yet.
+    pub fn assemble(customer: Customer, records: Vec<Record>, unsent: Vec<String>) -> CustomerFile {
         let mut file = CustomerFile {
             customer,
             tickets: Vec::new(),
@@ -203,11 +215,11 @@ impl Store {
             messages: Vec::new(),
             notes: Vec::new(),
             wrap_ups: Vec::new(),
-            unsent: unsent_of(&reads, id)?,
+            unsent,
         };
         let mut deliveries = Vec::new();
         let mut transactions = Vec::new();
-        for record in customer_records(&reads, id)? {
+        for record in records {
             match record {
                 Record::Ticket(ticket) => file.tickets.push(ticket),
                 Record::Order(order) => file.orders.push(OrderFile {
@@ -263,7 +275,7 @@ impl Store {
         file.messages.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
         file.notes.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         file.transactions.sort_by(|a, b| b.at.cmp(&a.at));
-        Ok(Some(file))
+        file
     }
 }
 
