@@ -19,6 +19,15 @@ fn main() {
         "send_call_keys",
         "transfer_call",
         "dial",
+        "customer_file",
+        "add_note",
+        "open_ticket",
+        "set_ticket_status",
+        "link_call",
+        "wrap_up_call",
+        "dispositions",
+        "agent_state",
+        "set_agent_state",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

@@ -9,8 +9,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use switchboard_engine::cache::SyncView;
 use switchboard_engine::calls::{CallBoard, DeskPhone};
+use switchboard_engine::work::{AgentStateView, Disposition};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
-use switchboard_model::{Customer, CustomerId, CustomerSummary};
+use switchboard_model::{
+    AgentState, Customer, CustomerId, CustomerSummary, InteractionId, NewNote, NewTicket, Priority,
+    TicketChange, TicketId, TicketStatus,
+};
+use switchboard_store::{Action, CustomerFile};
 use tauri::State;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
@@ -212,6 +217,146 @@ pub async fn get_customer(
     Ok(engine.customer(&id).await?)
 }
 
+/// Everything the desk knows about one customer, for the pane: profile, tickets (open first),
+/// orders with deliveries, carts, payments, and every interaction, message, note and wrap-up;
+/// from the cache, so it opens with the hub away.
+#[tauri::command]
+#[specta::specta]
+pub async fn customer_file(
+    engine: State<'_, Arc<Engine>>,
+    id: CustomerId,
+) -> Result<CustomerFile, CommandError> {
+    Ok(engine.customer_file(&id).await?)
+}
+
+/// Adds a note to a customer's record, during `interaction` when one is given. It shows at
+/// once and reaches the hub when it can.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_note(
+    engine: State<'_, Arc<Engine>>,
+    customer: CustomerId,
+    interaction: Option<InteractionId>,
+    body: String,
+) -> Result<(), CommandError> {
+    engine
+        .act(Action::AddNote(NewNote {
+            id: None,
+            customer_id: customer,
+            interaction_id: interaction,
+            body,
+        }))
+        .await?;
+    Ok(())
+}
+
+/// Opens a ticket for a customer.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_ticket(
+    engine: State<'_, Arc<Engine>>,
+    customer: CustomerId,
+    subject: String,
+    priority: Priority,
+) -> Result<(), CommandError> {
+    engine
+        .act(Action::OpenTicket(NewTicket {
+            id: None,
+            customer_id: customer,
+            subject,
+            priority: Some(priority),
+            assignee: None,
+            comment: None,
+        }))
+        .await?;
+    Ok(())
+}
+
+/// Moves a ticket to another status (solving it, say).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_ticket_status(
+    engine: State<'_, Arc<Engine>>,
+    ticket: TicketId,
+    status: TicketStatus,
+) -> Result<(), CommandError> {
+    engine
+        .act(Action::ChangeTicket {
+            id: ticket,
+            change: TicketChange {
+                status: Some(status),
+                ..TicketChange::default()
+            },
+        })
+        .await?;
+    Ok(())
+}
+
+/// Says whom a call is about, when its number pointed at several customers or none.
+#[tauri::command]
+#[specta::specta]
+pub fn link_call(
+    calls: State<'_, Arc<Calls>>,
+    id: String,
+    customer: CustomerId,
+) -> Result<(), CommandError> {
+    Ok(calls.phone()?.link(&id, customer)?)
+}
+
+/// Wraps up an ended call with a disposition and notes; it leaves the calls bar, and the agent
+/// is available again unless another call goes on.
+#[tauri::command]
+#[specta::specta]
+pub async fn wrap_up_call(
+    engine: State<'_, Arc<Engine>>,
+    calls: State<'_, Arc<Calls>>,
+    id: String,
+    disposition: String,
+    notes: Option<String>,
+) -> Result<(), CommandError> {
+    let phone = calls.phone()?;
+    let (view, busy) = {
+        let board = phone.board();
+        let board = board.borrow();
+        let view = board.find(&id).cloned();
+        (view, board.busy())
+    };
+    let view = view.ok_or_else(|| {
+        CommandError::from(EngineError::CallLog(format!(
+            "call {id} is no longer on the board"
+        )))
+    })?;
+    engine.wrap_up(&view, disposition, notes, busy).await?;
+    phone.wrapped_up(&id);
+    Ok(())
+}
+
+/// The disposition codes the wrap-up form offers.
+#[tauri::command]
+#[specta::specta]
+pub fn dispositions() -> Vec<Disposition> {
+    switchboard_engine::work::dispositions()
+}
+
+/// The agent's state and since when; none until the cache holds the agent's record.
+#[tauri::command]
+#[specta::specta]
+pub async fn agent_state(
+    engine: State<'_, Arc<Engine>>,
+) -> Result<Option<AgentStateView>, CommandError> {
+    Ok(engine.agent_state().await?)
+}
+
+/// Sets the agent's state (available, break, offline...).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_agent_state(
+    engine: State<'_, Arc<Engine>>,
+    state: AgentState,
+) -> Result<(), CommandError> {
+    Ok(engine.set_state(state).await?)
+}
+
 /// The registry of commands and events, shared by the app and by the bindings generator so
 /// that the two cannot list different things.
 pub fn builder() -> Builder<tauri::Wry> {
@@ -235,7 +380,16 @@ pub fn builder() -> Builder<tauri::Wry> {
             mute_call,
             send_call_keys,
             transfer_call,
-            dial
+            dial,
+            customer_file,
+            add_note,
+            open_ticket,
+            set_ticket_status,
+            link_call,
+            wrap_up_call,
+            dispositions,
+            agent_state,
+            set_agent_state
         ])
         .events(collect_events![HubStatusChanged, CallsChanged, SyncChanged])
 }

@@ -13,6 +13,7 @@ use crate::{CartId, CustomerId, DeliveryId, OrderId, TransactionId};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     /// Minor units: 1999 is 19.99. Far below 2^53, so exact in JavaScript too.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub minor: i64,
     pub currency: String,
 }
@@ -25,6 +26,8 @@ pub struct LineItem {
     pub sku: String,
     pub description: String,
     pub quantity: u32,
+    /// Minor units, as in [`Money`].
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub unit_price_minor: i64,
 }
 

@@ -14,6 +14,9 @@ use crate::{
 /// The channel an interaction happens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+// Tauri's own bindings have a `Channel`, so the schemas call this one by what it is. JSON is the
+// same either way: the name of an enum of bare variants never appears in it.
+#[serde(rename = "InteractionChannel")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {

@@ -41,6 +41,34 @@ export const commands = {
 	transferCall: (id: string, target: string) => typedError<null, CommandError>(__TAURI_INVOKE("transfer_call", { id, target })),
 	/**  Calls `number`; the answer is the new call's id. */
 	dial: (number: string) => typedError<string, CommandError>(__TAURI_INVOKE("dial", { number })),
+	/**
+	 *  Everything the desk knows about one customer, for the pane: profile, tickets (open first),
+	 *  orders with deliveries, carts, payments, and every interaction, message, note and wrap-up;
+	 *  from the cache, so it opens with the hub away.
+	 */
+	customerFile: (id: CustomerId) => typedError<CustomerFile, CommandError>(__TAURI_INVOKE("customer_file", { id })),
+	/**
+	 *  Adds a note to a customer's record, during `interaction` when one is given. It shows at
+	 *  once and reaches the hub when it can.
+	 */
+	addNote: (customer: CustomerId, interaction: InteractionId | null, body: string) => typedError<null, CommandError>(__TAURI_INVOKE("add_note", { customer, interaction, body })),
+	/**  Opens a ticket for a customer. */
+	openTicket: (customer: CustomerId, subject: string, priority: Priority) => typedError<null, CommandError>(__TAURI_INVOKE("open_ticket", { customer, subject, priority })),
+	/**  Moves a ticket to another status (solving it, say). */
+	setTicketStatus: (ticket: TicketId, status: TicketStatus) => typedError<null, CommandError>(__TAURI_INVOKE("set_ticket_status", { ticket, status })),
+	/**  Says whom a call is about, when its number pointed at several customers or none. */
+	linkCall: (id: string, customer: CustomerId) => typedError<null, CommandError>(__TAURI_INVOKE("link_call", { id, customer })),
+	/**
+	 *  Wraps up an ended call with a disposition and notes; it leaves the calls bar, and the agent
+	 *  is available again unless another call goes on.
+	 */
+	wrapUpCall: (id: string, disposition: string, notes: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("wrap_up_call", { id, disposition, notes })),
+	/**  The disposition codes the wrap-up form offers. */
+	dispositions: () => __TAURI_INVOKE<Disposition[]>("dispositions"),
+	/**  The agent's state and since when; none until the cache holds the agent's record. */
+	agentState: () => typedError<AgentStateView | null, CommandError>(__TAURI_INVOKE("agent_state")),
+	/**  Sets the agent's state (available, break, offline...). */
+	setAgentState: (state: AgentState) => typedError<null, CommandError>(__TAURI_INVOKE("set_agent_state", { state })),
 };
 
 /** Events */
@@ -53,6 +81,21 @@ export const events = {
 /* Types */
 /**  An agent, supervisor or admin who signs in to a desktop. */
 export type AgentId = string;
+
+/**  Whether an agent can take work now. */
+export type AgentState = "available" | "busy" | "after_call_work" | "break" | "offline";
+
+/**  The agent's state as the top bar shows it. */
+export type AgentStateView = {
+	state: AgentState,
+	/**  Since when, RFC 3339: the top bar's timer counts from here. */
+	since: string,
+	/**  The change is still on its way to the hub. */
+	unsent: boolean,
+};
+
+/**  Who wrote something: the customer, an agent, or the system itself. */
+export type Author = { kind: "customer"; id: CustomerId } | { kind: "agent"; id: AgentId } | { kind: "system" };
 
 /**  Every call the window shows, and the line. */
 export type CallBoard = {
@@ -102,10 +145,39 @@ export type CallView = {
 	ended: string | null,
 	/**  When it ended, in milliseconds since the Unix epoch. */
 	ended_at_ms: number | null,
+	/**
+	 *  The customer the call is about: the only one its number points at, or the one the
+	 *  agent linked it to. Calls are logged on the customer's timeline only once this is known.
+	 */
+	customer_id: CustomerId | null,
+	/**
+	 *  The interaction the call is logged as, and its conversation: chosen by the desk from
+	 *  the call's SIP id, so that logging it twice names the same records.
+	 */
+	interaction_id: InteractionId,
+	conversation_id: ConversationId,
+	/**
+	 *  The call was answered, ended and is logged, and waits for the agent's wrap-up: it stays
+	 *  on the board until then.
+	 */
+	wrap_up_due: boolean,
 };
 
 /**  Sent whenever a call or the phone's line changes. */
 export type CallsChanged = CallBoard;
+
+/**  What a customer has in their cart now. */
+export type Cart = {
+	id: CartId,
+	customer_id: CustomerId,
+	items: LineItem[],
+	currency: string,
+	last_activity_at: string,
+	version: number,
+};
+
+/**  A customer's shopping cart. */
+export type CartId = string;
 
 /**  The error every command returns: a stable code to branch on and a sentence to show. */
 export type CommandError = {
@@ -123,6 +195,20 @@ export type Connectivity =
 "degraded" | 
 /**  The hub does not answer. */
 "offline";
+
+/**  Interactions about one matter, across channels. */
+export type Conversation = {
+	id: ConversationId,
+	customer_id: CustomerId,
+	/**  A short line saying what it is about, when one is known. */
+	topic: string | null,
+	opened_at: string,
+	closed_at: string | null,
+	version: number,
+};
+
+/**  Interactions about one matter, across channels. */
+export type ConversationId = string;
 
 /**  A customer's full profile, as the customer pane shows it. */
 export type Customer = {
@@ -143,6 +229,28 @@ export type Customer = {
 	identities: Identity[],
 };
 
+/**  Everything the cache holds about one customer, as the customer pane shows it. */
+export type CustomerFile = {
+	customer: Customer,
+	/**  Open tickets first, then the rest; most recently changed first within each. */
+	tickets: Ticket[],
+	/**  Newest first. */
+	orders: OrderFile[],
+	carts: Cart[],
+	/**  Payments and refunds not tied to an order. */
+	transactions: Transaction[],
+	conversations: Conversation[],
+	/**  Newest first, on every channel. */
+	interactions: Interaction[],
+	/**  Oldest first, as a thread reads. */
+	messages: Message[],
+	/**  Newest first. */
+	notes: Note[],
+	wrap_ups: WrapUp[],
+	/**  Ids of the records in this file with changes the hub has not accepted yet. */
+	unsent: string[],
+};
+
 /**  A customer's stable identifier, assigned by the hub. */
 export type CustomerId = string;
 
@@ -155,10 +263,53 @@ export type CustomerSummary = {
 	primary_email: string | null,
 };
 
+/**  The shipment of an order. */
+export type Delivery = {
+	id: DeliveryId,
+	order_id: OrderId,
+	customer_id: CustomerId,
+	carrier: string,
+	tracking_number: string,
+	status: DeliveryStatus,
+	/**  Oldest first; the last event's status is `status`. */
+	history: DeliveryEvent[],
+	/**  The promised delivery date (YYYY-MM-DD), when the carrier gave one. */
+	estimated_delivery: string | null,
+	updated_at: string,
+	version: number,
+};
+
+/**  One scan or event in a parcel's journey. */
+export type DeliveryEvent = {
+	status: DeliveryStatus,
+	/**  Where it happened, such as a depot's town; absent for electronic events. */
+	location: string | null,
+	at: string,
+};
+
+/**  The shipment of (part of) an order. */
+export type DeliveryId = string;
+
+/**  Where a parcel is. */
+export type DeliveryStatus = "label_created" | "in_transit" | "out_for_delivery" | "delivered" | 
+/**  Held up: damaged, wrong address, customs. */
+"exception" | "returned";
+
 /**  The public login of a demo hub, which the desktop offers so that a demo needs no set-up. */
 export type DemoLogin = {
 	login: string,
 	password: string,
+};
+
+/**  Who started the interaction. */
+export type Direction = "inbound" | "outbound";
+
+/**  A disposition an agent can close an interaction with. */
+export type Disposition = {
+	/**  The code the hub stores. */
+	code: string,
+	/**  What the agent reads. */
+	label: string,
 };
 
 /**  A stable code for each kind of failure, so that the window never matches on message text. */
@@ -179,6 +330,8 @@ export type ErrorCode =
 "phone_unavailable" | 
 /**  The call cannot do that now (it ended, or is not answered yet); the message says why. */
 "call_refused" | 
+/**  What the agent typed cannot be saved as it is; the message says what to change. */
+"invalid_input" | 
 /**  Something that should not happen; the logs have details. */
 "internal";
 
@@ -222,6 +375,120 @@ export type IdentityKind =
 /**  A handle on a chat channel, such as a web chat visitor id. */
 "chat_handle";
 
+/**  One call or one chat. */
+export type Interaction = {
+	id: InteractionId,
+	conversation_id: ConversationId,
+	customer_id: CustomerId,
+	channel: InteractionChannel,
+	direction: Direction,
+	state: InteractionState,
+	queue_id: QueueId | null,
+	agent_id: AgentId | null,
+	/**  For calls, the number the customer called from or was called on, in E.164. */
+	remote_number: string | null,
+	started_at: string,
+	answered_at: string | null,
+	ended_at: string | null,
+	/**
+	 *  Agents this interaction has been offered to, in order, so that routing tries someone
+	 *  else before coming back to them.
+	 */
+	offered_to?: AgentId[],
+	version: number,
+};
+
+/**  The channel an interaction happens on. */
+export type InteractionChannel = "call" | "chat";
+
+/**  One call or one chat. */
+export type InteractionId = string;
+
+/**  Where an interaction is in its life. */
+export type InteractionState = 
+/**  Waiting in a queue for an agent. */
+"queued" | 
+/**  Offered to an agent who has not accepted yet. */
+"offered" | 
+/**  An agent and the customer are connected. */
+"active" | 
+/**  The customer has gone; the agent is wrapping up. */
+"wrap_up" | "ended" | 
+/**  The customer left before an agent answered. */
+"abandoned";
+
+/**  One line of an order or a cart. */
+export type LineItem = {
+	sku: string,
+	description: string,
+	quantity: number,
+	/**  Minor units, as in [`Money`]. */
+	unit_price_minor: number | null,
+};
+
+/**  One chat message. */
+export type Message = {
+	id: MessageId,
+	interaction_id: InteractionId,
+	conversation_id: ConversationId,
+	author: Author,
+	/**  Untrusted text: shown as text, never as markup. */
+	body: string,
+	sent_at: string,
+};
+
+/**  One chat message. */
+export type MessageId = string;
+
+/**  An amount of money in minor units, with its ISO 4217 currency. */
+export type Money = {
+	/**  Minor units: 1999 is 19.99. Far below 2^53, so exact in JavaScript too. */
+	minor: number | null,
+	currency: string,
+};
+
+/**  A note an agent wrote about a customer, optionally during an interaction. */
+export type Note = {
+	id: NoteId,
+	customer_id: CustomerId,
+	interaction_id: InteractionId | null,
+	author: AgentId,
+	body: string,
+	created_at: string,
+	updated_at: string,
+	version: number,
+};
+
+/**  A note an agent wrote about a customer. */
+export type NoteId = string;
+
+/**  An order a customer placed. */
+export type Order = {
+	id: OrderId,
+	/**  The number the customer reads out, such as `SB-104233`. */
+	number: string,
+	customer_id: CustomerId,
+	lines: LineItem[],
+	total: Money,
+	payment: PaymentState,
+	placed_at: string,
+	updated_at: string,
+	version: number,
+};
+
+/**  An order with its deliveries and payments. */
+export type OrderFile = {
+	order: Order,
+	deliveries: Delivery[],
+	transactions: Transaction[],
+};
+
+/**  An order. */
+export type OrderId = string;
+
+/**  Whether an order has been paid for. */
+export type PaymentState = "pending" | "authorized" | "paid" | "partially_refunded" | "refunded" | "failed";
+
 /**  Whether the desk's phone can take calls. */
 export type PhoneLine = 
 /**  No `[phone]` in the settings. */
@@ -234,6 +501,12 @@ export type PhoneLine =
 { state: "unreachable" } | 
 /**  The phone stopped and removed its registration. */
 { state: "closed" };
+
+/**  How urgent a ticket is. */
+export type Priority = "low" | "normal" | "high" | "urgent";
+
+/**  A queue that calls and chats wait in until an agent takes them. */
+export type QueueId = string;
 
 /**  What a person may do. */
 export type Role = 
@@ -293,7 +566,84 @@ export type SyncView = {
 	needs_sign_in: boolean,
 	/**  The last failure talking to the hub, in words for the agent. */
 	last_error: string | null,
+	/**
+	 *  Where the cache stands in the hub's feed: it moves whenever changes arrive, so the
+	 *  window reads what it shows again.
+	 */
+	cursor: string | null,
 };
+
+/**  A support ticket. */
+export type Ticket = {
+	id: TicketId,
+	customer_id: CustomerId,
+	subject: string,
+	status: TicketStatus,
+	priority: Priority,
+	assignee: AgentId | null,
+	comments: TicketComment[],
+	created_at: string,
+	updated_at: string,
+	/**  Bumped by every change; the ETag an update must match. */
+	version: number,
+};
+
+/**  One entry in a ticket's thread. */
+export type TicketComment = {
+	author: Author,
+	body: string,
+	/**  Whether the customer can see it; internal comments are for agents only. */
+	public: boolean,
+	created_at: string,
+};
+
+/**  A support ticket. */
+export type TicketId = string;
+
+/**  Where a ticket stands. Open tickets (new, open, pending) come first in the customer pane. */
+export type TicketStatus = "new" | "open" | 
+/**  Waiting on the customer or a third party. */
+"pending" | "solved" | "closed";
+
+/**  A payment or refund. */
+export type Transaction = {
+	id: TransactionId,
+	customer_id: CustomerId,
+	order_id: OrderId | null,
+	kind: TransactionKind,
+	status: TransactionStatus,
+	amount: Money,
+	/**  How it was paid, as the customer would say it: "Visa ending 4242". */
+	method: string,
+	at: string,
+	version: number,
+};
+
+/**  A payment or refund. */
+export type TransactionId = string;
+
+/**  Money in or out. */
+export type TransactionKind = "payment" | "refund";
+
+/**  Whether the money actually moved. */
+export type TransactionStatus = "pending" | "succeeded" | "failed";
+
+/**  How an interaction ended, recorded by the agent after it. */
+export type WrapUp = {
+	id: WrapUpId,
+	interaction_id: InteractionId,
+	agent_id: AgentId,
+	/**  A disposition code from the tenant's list, such as `resolved` or `callback_needed`. */
+	disposition: string,
+	notes: string | null,
+	/**  Handle time in seconds: from answer to the end of wrap-up. */
+	handle_seconds: number,
+	created_at: string,
+	version: number,
+};
+
+/**  The wrap-up of one interaction. */
+export type WrapUpId = string;
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {
