@@ -12,8 +12,9 @@ use crate::{CartId, CustomerId, DeliveryId, OrderId, TransactionId};
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
-    /// Minor units: 1999 is 19.99. Far below 2^53, so exact in JavaScript too.
-    #[cfg_attr(feature = "specta", specta(type = f64))]
+    /// Minor units: 1999 is 19.99. Far below 2^53, so exact in JavaScript too (the bindings
+    /// declare it as a 32-bit number only because TypeScript has one number type).
+    #[cfg_attr(feature = "specta", specta(type = i32))]
     pub minor: i64,
     pub currency: String,
 }
@@ -27,7 +28,7 @@ pub struct LineItem {
     pub description: String,
     pub quantity: u32,
     /// Minor units, as in [`Money`].
-    #[cfg_attr(feature = "specta", specta(type = f64))]
+    #[cfg_attr(feature = "specta", specta(type = i32))]
     pub unit_price_minor: i64,
 }
 

@@ -79,6 +79,7 @@ describe("syncLabel", () => {
     parked: 0,
     needs_sign_in: false,
     last_error: null,
+    cursor: null,
   };
 
   it("shows the fill's progress with the total when the hub gave one", () => {

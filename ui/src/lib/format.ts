@@ -1,11 +1,17 @@
 // Pure formatting for what the window shows; no I/O, so every rule is unit-tested.
 import type {
+  AgentState,
   CallView,
   Connectivity,
+  CustomerFile,
   HubStatus,
   Identity,
+  Interaction,
+  Note,
   PhoneLine,
   SyncView,
+  Ticket,
+  WrapUp,
 } from "./ipc";
 
 /** The words the status pill shows for each connectivity state. */
@@ -149,4 +155,91 @@ export function syncLabel(sync: SyncView): string {
     case "offline":
       return `Working offline${writes}`;
   }
+}
+
+/** An amount in minor units as the agent reads it, in its own currency: "£19.99". */
+export function money(minor: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat("en-GB", { style: "currency", currency }).format(minor / 100);
+  } catch {
+    // A code Intl does not know: the digits and the code, never a wrong symbol.
+    return `${(minor / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+/** A stored time (RFC 3339) as a short local date and time. */
+export function shortTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) {
+    return iso;
+  }
+  return at.toLocaleString("en-GB", {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+/** Snake-case codes from the hub ("out_for_delivery") as words ("out for delivery"). */
+export function words(code: string): string {
+  return code.replaceAll("_", " ");
+}
+
+/** One line of the customer's timeline: a call or chat, a note, or a wrap-up. */
+export type TimelineEntry =
+  | { kind: "interaction"; at: string; id: string; interaction: Interaction }
+  | { kind: "note"; at: string; id: string; note: Note }
+  | { kind: "wrap_up"; at: string; id: string; wrapUp: WrapUp };
+
+/**
+ * Every past interaction on every channel, with the notes and wrap-ups written about them, in
+ * one list, newest first. Times are RFC 3339 in UTC, so they sort as text.
+ */
+export function timeline(file: CustomerFile): TimelineEntry[] {
+  const entries: TimelineEntry[] = [
+    ...file.interactions.map(
+      (interaction): TimelineEntry => ({
+        kind: "interaction",
+        at: interaction.started_at,
+        id: interaction.id,
+        interaction,
+      }),
+    ),
+    ...file.notes.map((note): TimelineEntry => ({ kind: "note", at: note.created_at, id: note.id, note })),
+    ...file.wrap_ups.map(
+      (wrapUp): TimelineEntry => ({ kind: "wrap_up", at: wrapUp.created_at, id: wrapUp.id, wrapUp }),
+    ),
+  ];
+  return entries.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id.localeCompare(b.id)));
+}
+
+/** Whether a ticket still needs work: what "why is this person calling" usually is. */
+export function isOpenTicket(ticket: Ticket): boolean {
+  return ticket.status === "new" || ticket.status === "open" || ticket.status === "pending";
+}
+
+/** The agent states the top bar offers, with their words. */
+export const AGENT_STATES: { state: AgentState; label: string }[] = [
+  { state: "available", label: "Available" },
+  { state: "busy", label: "Busy" },
+  { state: "after_call_work", label: "After-call work" },
+  { state: "break", label: "On break" },
+  { state: "offline", label: "Offline" },
+];
+
+/** Time since `sinceIso` as m:ss or h:mm:ss, for the agent state's timer. */
+export function elapsed(sinceIso: string, now: number): string {
+  const since = new Date(sinceIso).getTime();
+  if (Number.isNaN(since)) {
+    return "";
+  }
+  const total = Math.max(0, Math.floor((now - since) / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, "0");
+  return hours > 0
+    ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}`
+    : `${minutes}:${seconds}`;
 }

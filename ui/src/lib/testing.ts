@@ -22,6 +22,10 @@ export function callView(
     transfer_status: null,
     ended: null,
     ended_at_ms: null,
+    customer_id: null,
+    interaction_id: `int_call-${id}`,
+    conversation_id: `cnv_call-${id}`,
+    wrap_up_due: false,
     ...extra,
   };
 }

@@ -423,7 +423,7 @@ export type LineItem = {
 	description: string,
 	quantity: number,
 	/**  Minor units, as in [`Money`]. */
-	unit_price_minor: number | null,
+	unit_price_minor: number,
 };
 
 /**  One chat message. */
@@ -442,8 +442,11 @@ export type MessageId = string;
 
 /**  An amount of money in minor units, with its ISO 4217 currency. */
 export type Money = {
-	/**  Minor units: 1999 is 19.99. Far below 2^53, so exact in JavaScript too. */
-	minor: number | null,
+	/**
+	 *  Minor units: 1999 is 19.99. Far below 2^53, so exact in JavaScript too (the bindings
+	 *  declare it as a 32-bit number only because TypeScript has one number type).
+	 */
+	minor: number,
 	currency: string,
 };
 

@@ -3,24 +3,40 @@
 import {
   commands,
   events,
+  type AgentState,
+  type AgentStateView,
   type CallBoard,
   type CommandError,
   type Customer,
+  type CustomerFile,
   type CustomerId,
   type CustomerSummary,
+  type Disposition,
   type ErrorCode,
   type HubStatus,
+  type InteractionId,
+  type Priority,
   type SyncView,
+  type TicketId,
+  type TicketStatus,
 } from "./bindings";
 
 export type {
+  AgentState,
+  AgentStateView,
   CallBoard,
   Customer,
+  CustomerFile,
   CustomerId,
   CustomerSummary,
+  Disposition,
   ErrorCode,
   HubStatus,
+  InteractionId,
+  Priority,
   SyncView,
+  TicketId,
+  TicketStatus,
 };
 export type {
   SyncState,
@@ -32,6 +48,14 @@ export type {
   Identity,
   IdentityKind,
   SignedInAgent,
+  Ticket,
+  OrderFile,
+  Interaction,
+  Note,
+  WrapUp,
+  Cart,
+  Transaction,
+  Money,
 } from "./bindings";
 
 /** A command's failure, carrying the stable code the Rust side chose. */
@@ -82,6 +106,21 @@ export const ipc = {
   transferCall: (id: string, target: string): Promise<null> =>
     unwrap(commands.transferCall(id, target)),
   dial: (number: string): Promise<string> => unwrap(commands.dial(number)),
+  linkCall: (id: string, customer: CustomerId): Promise<null> =>
+    unwrap(commands.linkCall(id, customer)),
+  wrapUpCall: (id: string, disposition: string, notes: string | null): Promise<null> =>
+    unwrap(commands.wrapUpCall(id, disposition, notes)),
+  dispositions: (): Promise<Disposition[]> => commands.dispositions(),
+
+  customerFile: (id: CustomerId): Promise<CustomerFile> => unwrap(commands.customerFile(id)),
+  addNote: (customer: CustomerId, interaction: InteractionId | null, body: string): Promise<null> =>
+    unwrap(commands.addNote(customer, interaction, body)),
+  openTicket: (customer: CustomerId, subject: string, priority: Priority): Promise<null> =>
+    unwrap(commands.openTicket(customer, subject, priority)),
+  setTicketStatus: (ticket: TicketId, status: TicketStatus): Promise<null> =>
+    unwrap(commands.setTicketStatus(ticket, status)),
+  agentState: (): Promise<AgentStateView | null> => unwrap(commands.agentState()),
+  setAgentState: (state: AgentState): Promise<null> => unwrap(commands.setAgentState(state)),
 
   /** Calls `handler` with every change of the calls; resolves to a function that stops it. */
   onCalls: (handler: (board: CallBoard) => void): Promise<() => void> =>
