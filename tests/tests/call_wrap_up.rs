@@ -1,0 +1,343 @@
+//! The agent's whole call in the real window: baresip calls the desk from the number of a
+//! seeded customer with an open ticket; the calls bar pops that customer and the pane shows the
+//! ticket; the agent answers, writes a note, hangs up and wraps up with a disposition, in
+//! after-call work until then; the call, the note and the wrap-up reach the hub, checked
+//! through its API, and the agent is available again.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use switchboard_tests::display::VirtualDisplay;
+use switchboard_tests::driver::{Driver, app_binary};
+use switchboard_tests::hub::Hub;
+use switchboard_tests::{artifacts_dir, wait};
+
+// The same baresip harness the softphone's own tests use.
+#[path = "../../crates/voice/tests/peers/mod.rs"]
+mod peers;
+
+/// Generous limits: a cold WebKit start can take a while on a shared machine. Each wait ends
+/// as soon as its condition holds, so these only bound a failure.
+const APPEAR: Duration = Duration::from_secs(60);
+
+const NOTE: &str = "Parcel left with a neighbour at no. 12; customer will collect tonight";
+
+async fn hub_json(url: &str, token: &str) -> anyhow::Result<Value> {
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    response
+        .json()
+        .await
+        .with_context(|| format!("JSON from {url}"))
+}
+
+async fn attribute(window: &Client, css: &str, name: &str) -> Option<String> {
+    let element = window.find(Locator::Css(css)).await.ok()?;
+    element.attr(name).await.ok().flatten()
+}
+
+async fn text(window: &Client, css: &str) -> Option<String> {
+    window.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
+async fn click(window: &Client, css: &str) -> anyhow::Result<()> {
+    window
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| format!("finding {css}"))?
+        .click()
+        .await
+        .with_context(|| format!("clicking {css}"))?;
+    Ok(())
+}
+
+async fn until_attribute(
+    window: &Client,
+    css: &str,
+    name: &str,
+    wanted: &str,
+) -> anyhow::Result<()> {
+    wait::until_async(
+        &format!("{css} to have {name}={wanted}"),
+        APPEAR,
+        || async { (attribute(window, css, name).await.as_deref() == Some(wanted)).then_some(()) },
+    )
+    .await
+}
+
+async fn screenshot(window: &Client, name: &str) -> anyhow::Result<()> {
+    let png = window.screenshot().await.context("taking a screenshot")?;
+    std::fs::write(artifacts_dir("call-wrap-up").join(name), png).context("saving a screenshot")
+}
+
+/// A seeded customer with an open ticket and a phone number nobody else has: who will call.
+struct Caller {
+    id: String,
+    name: String,
+    number: String,
+    ticket: String,
+}
+
+async fn caller_with_open_ticket(hub: &Hub, token: &str) -> anyhow::Result<Caller> {
+    let listed = hub_json(&format!("{}/v1/customers?limit=500", hub.url), token).await?;
+    for item in listed["items"]
+        .as_array()
+        .context("the hub lists customers")?
+    {
+        let id = item["id"].as_str().context("a customer id")?;
+        let Some(number) = item["primary_phone"].as_str() else {
+            continue;
+        };
+        let tickets = hub_json(
+            &format!("{}/v1/customers/{id}/records?kind=ticket", hub.url),
+            token,
+        )
+        .await?;
+        let open = tickets.as_array().and_then(|tickets| {
+            tickets.iter().find(|ticket| {
+                matches!(
+                    ticket["record"]["status"].as_str(),
+                    Some("new" | "open" | "pending")
+                )
+            })
+        });
+        let Some(open) = open else {
+            continue;
+        };
+        let sharing = hub_json(
+            &format!(
+                "{}/v1/customers/by-identity?kind=phone&value={}",
+                hub.url,
+                number.replace('+', "%2B")
+            ),
+            token,
+        )
+        .await?;
+        if sharing.as_array().map(Vec::len) != Some(1) {
+            continue;
+        }
+        return Ok(Caller {
+            id: id.to_owned(),
+            name: item["display_name"].as_str().context("a name")?.to_owned(),
+            number: number.to_owned(),
+            ticket: open["record"]["subject"]
+                .as_str()
+                .context("a subject")?
+                .to_owned(),
+        });
+    }
+    bail!("no seeded customer has an open ticket and a number of their own")
+}
+
+/// Every record of `kind` in the hub's change feed, read from the start.
+async fn feed_records(hub: &Hub, token: &str, kind: &str) -> anyhow::Result<Vec<Value>> {
+    let mut found = Vec::new();
+    let mut after = String::new();
+    loop {
+        let url = if after.is_empty() {
+            format!("{}/v1/changes?limit=5000", hub.url)
+        } else {
+            format!("{}/v1/changes?limit=5000&after={after}", hub.url)
+        };
+        let page = hub_json(&url, token).await?;
+        for change in page["changes"].as_array().context("a page of changes")? {
+            if change["record"]["kind"] == kind {
+                found.push(change["record"]["record"].clone());
+            }
+        }
+        if page["has_more"] != true {
+            return Ok(found);
+        }
+        after = page["cursor"].as_str().context("a cursor")?.to_owned();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> anyhow::Result<()> {
+    let hub = Hub::start_demo(40)?;
+    let token = hub.sign_in_as_demo_agent().await?;
+    let caller = caller_with_open_ticket(&hub, &token).await?;
+
+    let display = VirtualDisplay::start()?;
+    let driver = Driver::start(
+        &display.name(),
+        &hub.url,
+        &artifacts_dir("call-wrap-up").join("driver.log"),
+    )?;
+    let sip = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    driver.write_settings(&format!("[phone]\nlisten = \"{sip}\"\n"))?;
+
+    let window = driver.session(&app_binary()).await?;
+    let result = async {
+        let submit = wait::until_async("an enabled sign-in button", APPEAR, || async {
+            let button = window
+                .find(Locator::Css("[data-testid=sign-in-submit]"))
+                .await
+                .ok()?;
+            let login = window
+                .find(Locator::Css("[data-testid=sign-in-login]"))
+                .await
+                .ok()?
+                .prop("value")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            (button.is_enabled().await.ok()? && !login.is_empty()).then_some(button)
+        })
+        .await?;
+        submit.click().await.context("pressing Sign in")?;
+        until_attribute(&window, "[data-testid=sync-status]", "data-state", "synced").await?;
+
+        // The customer's own number calls the desk.
+        let mut phone = peers::Baresip::start(
+            &caller.number,
+            peers::Account::Direct {
+                answermode: "manual",
+            },
+        )
+        .await?;
+        phone.command("dial", &format!("sip:agent@{sip}")).await?;
+
+        until_attribute(&window, "[data-testid=call]", "data-stage", "ringing").await?;
+        let popped = text(&window, "[data-testid=call-customer]").await;
+        assert_eq!(
+            popped.as_deref(),
+            Some(caller.name.as_str()),
+            "the ringing call names the customer whose number calls"
+        );
+        click(&window, "[data-testid=call-customer]").await?;
+        wait::until_async("the pane to show the open ticket", APPEAR, || async {
+            let subject = text(&window, "[data-testid=open-ticket] .subject").await?;
+            let name = text(&window, "[data-testid=customer-name]").await?;
+            (name == caller.name && subject == caller.ticket).then_some(())
+        })
+        .await?;
+        screenshot(&window, "ringing.png").await?;
+
+        click(&window, "[data-testid=answer]").await?;
+        phone.event("CALL_ESTABLISHED").await?;
+        until_attribute(&window, "[data-testid=call]", "data-stage", "talking").await?;
+        until_attribute(&window, "[data-testid=agent-state]", "data-state", "busy").await?;
+
+        window
+            .find(Locator::Css("[data-testid=note-body]"))
+            .await?
+            .send_keys(NOTE)
+            .await?;
+        click(&window, "[data-testid=note-save]").await?;
+        wait::until_async("the note in the timeline", APPEAR, || async {
+            text(&window, "[data-testid=timeline-note] .body")
+                .await
+                .filter(|body| body == NOTE)
+        })
+        .await?;
+
+        click(&window, "[data-testid=hang-up]").await?;
+        phone.event("CALL_CLOSED").await?;
+        until_attribute(&window, "[data-testid=call]", "data-stage", "ended").await?;
+        until_attribute(
+            &window,
+            "[data-testid=agent-state]",
+            "data-state",
+            "after_call_work",
+        )
+        .await?;
+        window
+            .find(Locator::Css("[data-testid=wrap-up-disposition]"))
+            .await?
+            .select_by_value("callback_needed")
+            .await?;
+        window
+            .find(Locator::Css("[data-testid=wrap-up-notes]"))
+            .await?
+            .send_keys("Call back tomorrow morning")
+            .await?;
+        screenshot(&window, "wrap-up.png").await?;
+        click(&window, "[data-testid=wrap-up-submit]").await?;
+        wait::until_async(
+            "the wrapped-up call to leave the calls bar",
+            APPEAR,
+            || async {
+                window
+                    .find_all(Locator::Css("[data-testid=call]"))
+                    .await
+                    .ok()
+                    .filter(Vec::is_empty)
+            },
+        )
+        .await?;
+        until_attribute(
+            &window,
+            "[data-testid=agent-state]",
+            "data-state",
+            "available",
+        )
+        .await?;
+        screenshot(&window, "wrapped-up.png").await?;
+
+        // What the hub holds now, read through its API.
+        let (interaction, note) =
+            wait::until_async("the call and the note at the hub", APPEAR, || async {
+                let records = hub_json(
+                    &format!("{}/v1/customers/{}/records", hub.url, caller.id),
+                    &token,
+                )
+                .await
+                .ok()?;
+                let records = records.as_array()?;
+                let note = records
+                    .iter()
+                    .find(|record| record["kind"] == "note" && record["record"]["body"] == NOTE)?;
+                let call = records.iter().find(|record| {
+                    record["kind"] == "interaction"
+                        && record["record"]["id"] == note["record"]["interaction_id"]
+                })?;
+                (call["record"]["state"] == "ended")
+                    .then(|| (call["record"].clone(), note["record"].clone()))
+            })
+            .await?;
+        assert_eq!(
+            interaction["channel"], "call",
+            "the note hangs from the call it was written in: {note}"
+        );
+        assert_eq!(
+            interaction["remote_number"].as_str(),
+            Some(caller.number.as_str()),
+            "the call is logged with the number that called"
+        );
+        let wrap_ups = wait::until_async("the wrap-up at the hub", APPEAR, || async {
+            let all = feed_records(&hub, &token, "wrap_up").await.ok()?;
+            let ours: Vec<Value> = all
+                .into_iter()
+                .filter(|wrap_up| wrap_up["interaction_id"] == interaction["id"])
+                .collect();
+            (!ours.is_empty()).then_some(ours)
+        })
+        .await?;
+        assert_eq!(wrap_ups.len(), 1, "one wrap-up, sent once: {wrap_ups:?}");
+        assert_eq!(wrap_ups[0]["disposition"], "callback_needed");
+        assert_eq!(wrap_ups[0]["notes"], "Call back tomorrow morning");
+        let notes = feed_records(&hub, &token, "note").await?;
+        assert_eq!(
+            notes.iter().filter(|note| note["body"] == NOTE).count(),
+            1,
+            "the note reached the hub once"
+        );
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+
+    if result.is_err() {
+        let _ = screenshot(&window, "failure.png").await;
+    }
+    let _ = window.close().await;
+    result
+}
