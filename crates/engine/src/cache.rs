@@ -145,49 +145,38 @@ impl DeskCache {
     /// Customer `id` as the cache holds them; `None` when it does not, or while the first
     /// fill runs (then the hub answers instead).
     pub async fn customer(&self, id: &CustomerId) -> Option<Customer> {
-        let store = Arc::clone(&self.store);
         let id = id.clone();
-        let read = tokio::task::spawn_blocking(move || store.customer_file(&id)).await;
-        match read {
-            Ok(Ok(Some(file))) => Some(file.customer),
-            Ok(Ok(None)) => None,
-            Ok(Err(error)) => {
-                tracing::debug!(%error, "the cache cannot show a customer now");
-                None
-            }
-            Err(error) => {
-                tracing::warn!(%error, "a cache read failed");
-                None
-            }
-        }
+        self.read(move |store| store.customer_file(&id))
+            .await
+            .map(|file| file.customer)
     }
 
     /// Customer `id`'s whole file as the cache holds it (see [`DeskCache::customer`] for
     /// `None`).
     pub async fn customer_file(&self, id: &CustomerId) -> Option<CustomerFile> {
-        let store = Arc::clone(&self.store);
         let id = id.clone();
-        match tokio::task::spawn_blocking(move || store.customer_file(&id)).await {
-            Ok(Ok(file)) => file,
-            Ok(Err(error)) => {
-                tracing::debug!(%error, "the cache cannot show a customer now");
-                None
-            }
-            Err(error) => {
-                tracing::warn!(%error, "a cache read failed");
-                None
-            }
-        }
+        self.read(move |store| store.customer_file(&id)).await
     }
 
     /// Record `id` as the desk shows it (the hub's state with unsent changes laid over it).
     pub async fn record(&self, id: &str) -> Option<Record> {
-        let store = Arc::clone(&self.store);
         let id = id.to_owned();
-        match tokio::task::spawn_blocking(move || store.record(&id)).await {
-            Ok(Ok(found)) => found.map(|(record, _)| record),
+        self.read(move |store| Ok(store.record(&id)?.map(|(record, _)| record)))
+            .await
+    }
+
+    /// Runs a read of the cache off the async threads. A read that fails (the first fill
+    /// still running, a busy disk) is `None`: the caller then asks the hub or shows nothing,
+    /// and the log says why.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<Option<T>, StoreError> + Send + 'static,
+    ) -> Option<T> {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || read(&store)).await {
+            Ok(Ok(found)) => found,
             Ok(Err(error)) => {
-                tracing::debug!(%error, "a cache read failed");
+                tracing::debug!(%error, "the cache cannot answer now");
                 None
             }
             Err(error) => {
