@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 use switchboard_model::{
     Cart, Conversation, Customer, CustomerId, CustomerSummary, Delivery, IdentityKind, Interaction,
-    Message, Note, Order, Record, Ticket, Transaction, WrapUp,
+    Message, Note, Offer, Order, Record, Ticket, Transaction, WrapUp,
 };
 
 use crate::identity::normalise;
@@ -34,6 +34,16 @@ pub struct OrderFile {
     pub order: Order,
     pub deliveries: Vec<Delivery>,
     pub transactions: Vec<Transaction>,
+}
+
+/// One agent's open work as the cache holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OpenWork {
+    /// Offers waiting for the agent's answer, oldest first.
+    pub offers: Vec<Offer>,
+    /// Interactions the agent holds, oldest first.
+    pub interactions: Vec<Interaction>,
 }
 
 /// Everything the cache holds about one customer, as the customer pane shows it.
@@ -140,6 +150,48 @@ impl Store {
             "screen-pop index read into memory"
         );
         Ok(identities.unsigned_abs())
+    }
+
+    /// The offers waiting for `agent` and the interactions they hold.
+    pub fn open_work(&self, agent: &str) -> Result<OpenWork, StoreError> {
+        let reads = self.reads()?;
+        let mut statement = reads.prepare_cached(
+            "SELECT r.body FROM open_work w JOIN records r ON r.id = w.id WHERE w.agent_id = ?1",
+        )?;
+        let rows = statement.query_map([agent], |row| row.get::<_, String>(0))?;
+        let mut work = OpenWork::default();
+        for body in rows {
+            match serde_json::from_str(&body?)? {
+                Record::Offer(offer) => work.offers.push(offer),
+                Record::Interaction(interaction) => work.interactions.push(interaction),
+                _ => {}
+            }
+        }
+        work.offers.sort_by(|a, b| a.offered_at.cmp(&b.offered_at));
+        work.interactions
+            .sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        Ok(work)
+    }
+
+    /// The messages of conversation `id`, oldest first: a chat's thread, across every chat of
+    /// the conversation.
+    pub fn thread(&self, conversation: &str) -> Result<Vec<Message>, StoreError> {
+        let reads = self.reads()?;
+        // `customer_id IS NULL` holds for every message; saying it lets SQLite use the partial
+        // index by parent.
+        let mut statement = reads.prepare_cached(
+            "SELECT body FROM records
+             WHERE parent_id = ?1 AND customer_id IS NULL AND kind = 'message'",
+        )?;
+        let rows = statement.query_map([conversation], |row| row.get::<_, String>(0))?;
+        let mut messages = Vec::new();
+        for body in rows {
+            if let Record::Message(message) = serde_json::from_str(&body?)? {
+                messages.push(message);
+            }
+        }
+        messages.sort_by(|a, b| a.sent_at.cmp(&b.sent_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(messages)
     }
 
     /// Record `id` as shown, with the hub's version underneath.

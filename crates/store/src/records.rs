@@ -86,6 +86,8 @@ pub struct Prepared {
     identities: Vec<(&'static str, String)>,
     /// For a customer: what a screen pop shows of them, as JSON.
     summary: Option<String>,
+    /// For an offer or an interaction: the agent whose open work it is now, if anyone's.
+    open_for: Option<String>,
 }
 
 impl Prepared {
@@ -112,6 +114,7 @@ impl Prepared {
             search: search_text(record),
             identities,
             summary,
+            open_for: open_for(record).map(str::to_owned),
         })
     }
 
@@ -238,6 +241,19 @@ fn index_row(
         }
     }
 
+    if tracks_open_work(record.kind) {
+        if existed {
+            connection
+                .prepare_cached("DELETE FROM open_work WHERE id = ?1")?
+                .execute([&record.id])?;
+        }
+        if let Some(agent) = &record.open_for {
+            connection
+                .prepare_cached("INSERT INTO open_work (id, kind, agent_id) VALUES (?1, ?2, ?3)")?
+                .execute(params![record.id, record.kind, agent])?;
+        }
+    }
+
     if let Some(text) = record.search {
         if existed {
             search.removed.push(rowid);
@@ -272,6 +288,11 @@ pub fn remove_gathering(
             .prepare_cached("DELETE FROM identities WHERE customer_id = ?1")?
             .execute([id])?;
     }
+    if tracks_open_work(&kind) {
+        connection
+            .prepare_cached("DELETE FROM open_work WHERE id = ?1")?
+            .execute([id])?;
+    }
     // An entry gathered for this record earlier in the batch must not outlive it.
     search.added.retain(|(added, _)| *added != rowid);
     search.removed.push(rowid);
@@ -279,6 +300,27 @@ pub fn remove_gathering(
         .prepare_cached("DELETE FROM records WHERE rowid = ?1")?
         .execute([rowid])?;
     Ok(())
+}
+
+/// Whether records of `kind` can be someone's open work.
+fn tracks_open_work(kind: &str) -> bool {
+    kind == RecordKind::Offer.as_str() || kind == RecordKind::Interaction.as_str()
+}
+
+/// The agent whose open work `record` is: an offer waiting for their answer, or an interaction
+/// they hold.
+fn open_for(record: &Record) -> Option<&str> {
+    match record {
+        Record::Offer(offer) if offer.state == switchboard_model::OfferState::Pending => {
+            Some(offer.agent_id.as_str())
+        }
+        Record::Interaction(interaction)
+            if interaction.state == switchboard_model::InteractionState::Active =>
+        {
+            interaction.agent_id.as_ref().map(|agent| agent.as_str())
+        }
+        _ => None,
+    }
 }
 
 /// The record another one hangs from, for the customer pane's joins.

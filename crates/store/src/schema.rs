@@ -125,6 +125,22 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE outbox ADD COLUMN after_record TEXT;
     ",
+    // 6: the work open for each agent: offers waiting for their answer and interactions they
+    // hold. A few rows per agent, kept in step with the records, so that the work list never
+    // reads every offer the cache has ever seen.
+    "
+    CREATE TABLE open_work (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        agent_id TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX open_work_by_agent ON open_work (agent_id);
+    INSERT INTO open_work (id, kind, agent_id)
+    SELECT id, kind, json_extract(body, '$.record.agent_id') FROM records
+    WHERE ((kind = 'offer' AND json_extract(body, '$.record.state') = 'pending')
+        OR (kind = 'interaction' AND json_extract(body, '$.record.state') = 'active'))
+      AND json_extract(body, '$.record.agent_id') IS NOT NULL;
+    ",
 ];
 
 /// The indexes an initial sync drops while it runs and builds once at its end, as the latest

@@ -571,3 +571,133 @@ fn a_logged_call_shows_at_once_and_its_note_and_wrap_up_wait_for_it_at_the_hub()
         "and now the wrap-up goes too"
     );
 }
+
+fn offer(id: u64, interaction: &str, agent: u64, state: &str) -> Record {
+    serde_json::from_value(serde_json::json!({
+        "kind": "offer",
+        "record": {
+            "id": format!("ofr_{id}"),
+            "interaction_id": interaction,
+            "customer_id": CustomerId::from_number(1),
+            "queue_id": "que_1",
+            "channel": "chat",
+            "agent_id": AgentId::from_number(agent),
+            "state": state,
+            "offered_at": format!("2026-12-04T10:00:0{id}Z"),
+            "expires_at": "2026-12-04T10:01:00Z",
+            "version": 1
+        }
+    }))
+    .expect("an offer record")
+}
+
+fn chat(id: &str, agent: Option<u64>, state: &str) -> Record {
+    serde_json::from_value(serde_json::json!({
+        "kind": "interaction",
+        "record": {
+            "id": id,
+            "conversation_id": "cnv_1",
+            "customer_id": CustomerId::from_number(1),
+            "channel": "chat",
+            "direction": "inbound",
+            "state": state,
+            "queue_id": "que_1",
+            "agent_id": agent.map(AgentId::from_number),
+            "remote_number": null,
+            "started_at": "2026-12-04T10:00:00Z",
+            "answered_at": null,
+            "ended_at": null,
+            "version": 1
+        }
+    }))
+    .expect("an interaction record")
+}
+
+fn message(id: &str, at: &str, body: &str) -> Record {
+    serde_json::from_value(serde_json::json!({
+        "kind": "message",
+        "record": {
+            "id": id,
+            "interaction_id": "int_1",
+            "conversation_id": "cnv_1",
+            "author": {"kind": "customer", "id": CustomerId::from_number(1)},
+            "body": body,
+            "sent_at": at
+        }
+    }))
+    .expect("a message record")
+}
+
+#[test]
+fn an_agents_open_work_follows_offers_and_chats_and_a_thread_reads_in_order() {
+    let (_folder, store) = open();
+    let me = AgentId::from_number(1).to_string();
+    store
+        .apply_page(
+            &[
+                upsert(1, 1, offer(1, "int_1", 1, "pending")),
+                upsert(2, 1, offer(2, "int_2", 2, "pending")),
+                upsert(3, 1, chat("int_1", None, "offered")),
+                upsert(4, 1, message("msg_2", "2026-12-04T10:00:09Z", "second")),
+                upsert(5, 1, message("msg_1", "2026-12-04T10:00:05Z", "first")),
+            ],
+            &Cursor("5".to_owned()),
+        )
+        .expect("the page applies");
+    let work = store.open_work(&me).expect("the work list reads");
+    assert_eq!(
+        work.offers
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ofr_1"],
+        "only the offer to this agent, not another agent's"
+    );
+    assert!(
+        work.interactions.is_empty(),
+        "an offered chat is nobody's yet"
+    );
+
+    store
+        .apply_page(
+            &[
+                upsert(6, 2, offer(1, "int_1", 1, "accepted")),
+                upsert(7, 2, chat("int_1", Some(1), "active")),
+            ],
+            &Cursor("7".to_owned()),
+        )
+        .expect("the acceptance applies");
+    let work = store.open_work(&me).expect("the work list reads");
+    assert!(work.offers.is_empty(), "an accepted offer waits no more");
+    assert_eq!(
+        work.interactions
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["int_1"],
+        "the chat is the agent's now"
+    );
+    let thread: Vec<String> = store
+        .thread("cnv_1")
+        .expect("the thread reads")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        thread,
+        vec!["first", "second"],
+        "a thread reads oldest first"
+    );
+
+    store
+        .apply_page(
+            &[upsert(8, 3, chat("int_1", Some(1), "ended"))],
+            &Cursor("8".to_owned()),
+        )
+        .expect("the end applies");
+    assert_eq!(
+        store.open_work(&me).expect("the work list reads"),
+        switchboard_store::OpenWork::default(),
+        "an ended chat leaves the work list"
+    );
+}
