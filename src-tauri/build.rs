@@ -28,6 +28,12 @@ fn main() {
         "dispositions",
         "agent_state",
         "set_agent_state",
+        "work_list",
+        "accept_offer",
+        "decline_offer",
+        "send_message",
+        "end_interaction",
+        "wrap_up_chat",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use switchboard_engine::cache::SyncView;
 use switchboard_engine::calls::{CallBoard, DeskPhone};
-use switchboard_engine::work::{AgentStateView, Disposition};
+use switchboard_engine::work::{AgentStateView, Disposition, WorkList};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
 use switchboard_model::{
-    AgentState, Customer, CustomerId, CustomerSummary, InteractionId, NewNote, NewTicket, Priority,
-    TicketChange, TicketId, TicketStatus,
+    AgentState, ConversationId, Customer, CustomerId, CustomerSummary, InteractionId, NewNote,
+    NewTicket, Priority, TicketChange, TicketId, TicketStatus,
 };
 use switchboard_store::{Action, CustomerFile};
 use tauri::State;
@@ -157,11 +157,21 @@ pub async fn transfer_call(
     Ok(calls.phone()?.transfer(&id, &target).await?)
 }
 
-/// Calls `number`; the answer is the new call's id.
+/// Calls `number`; the answer is the new call's id. With `customer` (and `conversation`) the
+/// call is about them from the start, continuing that conversation: "call this customer" from
+/// a chat keeps the history in one place.
 #[tauri::command]
 #[specta::specta]
-pub async fn dial(calls: State<'_, Arc<Calls>>, number: String) -> Result<String, CommandError> {
-    Ok(calls.phone()?.dial(&number).await?)
+pub async fn dial(
+    calls: State<'_, Arc<Calls>>,
+    number: String,
+    customer: Option<CustomerId>,
+    conversation: Option<ConversationId>,
+) -> Result<String, CommandError> {
+    Ok(calls
+        .phone()?
+        .dial_about(&number, customer, conversation)
+        .await?)
 }
 
 /// The hub's status now; the window asks once at start, then follows [`HubStatusChanged`].
@@ -357,6 +367,61 @@ pub async fn set_agent_state(
     Ok(engine.set_state(state).await?)
 }
 
+/// The agent's work list: offers to answer, chats (with their threads), routed calls.
+#[tauri::command]
+#[specta::specta]
+pub async fn work_list(engine: State<'_, Arc<Engine>>) -> Result<WorkList, CommandError> {
+    Ok(engine.work_list().await?)
+}
+
+/// Takes an offered chat or call.
+#[tauri::command]
+#[specta::specta]
+pub async fn accept_offer(engine: State<'_, Arc<Engine>>, id: String) -> Result<(), CommandError> {
+    engine.accept_offer(&id).await?;
+    Ok(())
+}
+
+/// Passes an offer on to the next agent.
+#[tauri::command]
+#[specta::specta]
+pub async fn decline_offer(engine: State<'_, Arc<Engine>>, id: String) -> Result<(), CommandError> {
+    Ok(engine.decline_offer(&id).await?)
+}
+
+/// Sends a message into one of the agent's chats.
+#[tauri::command]
+#[specta::specta]
+pub async fn send_message(
+    engine: State<'_, Arc<Engine>>,
+    interaction: InteractionId,
+    body: String,
+) -> Result<(), CommandError> {
+    Ok(engine.send_message(interaction, body).await?)
+}
+
+/// Ends a chat or routed call the agent holds.
+#[tauri::command]
+#[specta::specta]
+pub async fn end_interaction(
+    engine: State<'_, Arc<Engine>>,
+    id: String,
+) -> Result<(), CommandError> {
+    Ok(engine.end_interaction(&id).await?)
+}
+
+/// Wraps a chat up (ending it first if it still goes on).
+#[tauri::command]
+#[specta::specta]
+pub async fn wrap_up_chat(
+    engine: State<'_, Arc<Engine>>,
+    id: InteractionId,
+    disposition: String,
+    notes: Option<String>,
+) -> Result<(), CommandError> {
+    Ok(engine.wrap_up_chat(id, disposition, notes).await?)
+}
+
 /// The registry of commands and events, shared by the app and by the bindings generator so
 /// that the two cannot list different things.
 pub fn builder() -> Builder<tauri::Wry> {
@@ -389,7 +454,13 @@ pub fn builder() -> Builder<tauri::Wry> {
             wrap_up_call,
             dispositions,
             agent_state,
-            set_agent_state
+            set_agent_state,
+            work_list,
+            accept_offer,
+            decline_offer,
+            send_message,
+            end_interaction,
+            wrap_up_chat
         ])
         .events(collect_events![HubStatusChanged, CallsChanged, SyncChanged])
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use switchboard_model::{
-    ChangePage, Cursor, Customer, CustomerId, CustomerSummary, Health, IdentityKind, LoginAnswer,
-    LoginRequest, Page, Record,
+    ChangePage, Cursor, Customer, CustomerId, CustomerSummary, Health, IdentityKind, Interaction,
+    LoginAnswer, LoginRequest, Page, Record,
 };
 use url::Url;
 
@@ -365,6 +365,47 @@ impl HubClient {
             retry_after,
             body,
         })
+    }
+
+    /// `POST /v1/offers/{id}/accept`: takes the chat or call offered; the answer is the
+    /// interaction, now the agent's.
+    pub async fn accept_offer(&self, offer: &str) -> Result<Interaction, ClientError> {
+        self.post_bare(&format!(
+            "v1/offers/{}/accept",
+            percent_encode_segment(offer)
+        ))
+        .await
+    }
+
+    /// `POST /v1/offers/{id}/decline`: passes the offer on to the next agent.
+    pub async fn decline_offer(&self, offer: &str) -> Result<(), ClientError> {
+        let path = format!("v1/offers/{}/decline", percent_encode_segment(offer));
+        let url = self.url(&path, &[])?;
+        let request = self.authorised(self.http.post(url.clone()));
+        let response = self.execute(url.clone(), request).await?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        self.read::<serde_json::Value>(url, response)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /v1/interactions/{id}/end`: ends a chat or call the agent holds.
+    pub async fn end_interaction(&self, interaction: &str) -> Result<Interaction, ClientError> {
+        self.post_bare(&format!(
+            "v1/interactions/{}/end",
+            percent_encode_segment(interaction)
+        ))
+        .await
+    }
+
+    /// A `POST` without a body, for routes that act on the record their path names.
+    async fn post_bare<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = self.url(path, &[])?;
+        let request = self.authorised(self.http.post(url.clone()));
+        let response = self.execute(url.clone(), request).await?;
+        self.read(url, response).await
     }
 
     /// `GET /v1/events`: the tenant's live changes after `after` (from now when `None`).

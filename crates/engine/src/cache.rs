@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use switchboard_client::HubClient;
-use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind, Record};
+use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind, Message, Record};
 use switchboard_store::feed::Origin;
-use switchboard_store::{Action, Actor, CustomerFile, Store, StoreError};
+use switchboard_store::{Action, Actor, CustomerFile, OpenWork, Store, StoreError};
 use switchboard_sync::{SyncConfig, SyncEngine, SyncStatus, SystemClock};
 use tokio::sync::watch;
 
@@ -163,6 +163,21 @@ impl DeskCache {
         let id = id.to_owned();
         self.read(move |store| Ok(store.record(&id)?.map(|(record, _)| record)))
             .await
+    }
+
+    /// The agent's open work, and for each of their chats its thread.
+    pub async fn open_work(&self, agent: &str) -> Option<(OpenWork, Vec<Vec<Message>>)> {
+        let agent = agent.to_owned();
+        self.read(move |store| {
+            let work = store.open_work(&agent)?;
+            let threads = work
+                .interactions
+                .iter()
+                .map(|interaction| store.thread(interaction.conversation_id.as_str()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((work, threads)))
+        })
+        .await
     }
 
     /// Runs a read of the cache off the async threads. A read that fails (the first fill

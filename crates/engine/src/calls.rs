@@ -332,6 +332,24 @@ impl CallBoard {
         });
     }
 
+    /// Says up front whom a call the agent places is about and which conversation it
+    /// continues; the agent's choice beats the number's screen pop.
+    pub fn about(
+        &mut self,
+        call: &str,
+        customer: Option<CustomerId>,
+        conversation: Option<ConversationId>,
+    ) {
+        self.update(call, |view| {
+            if customer.is_some() {
+                view.customer_id = customer;
+            }
+            if let Some(conversation) = conversation {
+                view.conversation_id = conversation;
+            }
+        });
+    }
+
     /// The agent says whom the call is about. Returns the moment to log when the call was
     /// already answered (its log could not be written without its customer until now).
     ///
@@ -591,11 +609,23 @@ impl DeskPhone {
 
     /// Calls `number` (a SIP address, or a number at the registrar).
     pub async fn dial(&self, number: &str) -> Result<String, EngineError> {
+        self.dial_about(number, None, None).await
+    }
+
+    /// Calls `number` about `customer`, in `conversation` when the call continues one (a chat
+    /// that moves to a call keeps its history in one conversation).
+    pub async fn dial_about(
+        &self,
+        number: &str,
+        customer: Option<CustomerId>,
+        conversation: Option<ConversationId>,
+    ) -> Result<String, EngineError> {
         let call = self.phone.dial(number).await?;
         let customers = self.journal.screen_pop(number);
         self.board.send_modify(|board| {
             board.dialled(call.clone(), number.to_owned(), SystemTime::now());
             board.popped(&call, customers);
+            board.about(&call, customer, conversation);
         });
         Ok(call)
     }

@@ -59,6 +59,8 @@ pub struct Engine {
     cache: Mutex<Option<Arc<DeskCache>>>,
     /// What the window shows of the cache; none while signed out or without a cache.
     sync: watch::Sender<Option<SyncView>>,
+    /// The agent's chats as last shown, and the ones that ended since and wait for a wrap-up.
+    pub(crate) chats: Mutex<crate::work::ChatMemory>,
 }
 
 impl Engine {
@@ -82,6 +84,7 @@ impl Engine {
             status: watch::channel(status).0,
             cache: Mutex::new(None),
             sync: watch::channel(None).0,
+            chats: Mutex::new(crate::work::ChatMemory::default()),
         })
     }
 
@@ -168,6 +171,9 @@ impl Engine {
         let revoked = self.client.sign_out().await;
         self.status.send_modify(|status| status.agent = None);
         self.close_cache();
+        if let Ok(mut chats) = self.chats.lock() {
+            chats.clear();
+        }
         if let Err(error) = &revoked {
             // The token is gone from this desk; a hub that did not hear of it lets it expire.
             tracing::warn!(%error, "sign-out did not reach the hub");
@@ -266,6 +272,16 @@ impl Engine {
             agent,
             now: now_rfc3339(),
         })
+    }
+
+    /// The hub client, signed in as the agent.
+    pub(crate) fn client(&self) -> &HubClient {
+        &self.client
+    }
+
+    /// Lets a request's outcome inform connectivity and the session (see `observe_request`).
+    pub(crate) fn observed<T>(&self, result: Result<T, ClientError>) -> Result<T, EngineError> {
+        Ok(self.observe_request(result)?)
     }
 
     /// Takes one of the agent's actions through the cache's outbox: shown at once, sent to

@@ -1,11 +1,19 @@
-//! The agent's own work around a call: the call logged on the customer's timeline, the agent's
-//! state following it (busy while talking, after-call work until the wrap-up), and the wrap-up
-//! itself. Everything goes through the cache's outbox, so it holds with the hub away.
+//! The agent's own work: the work list (offers to answer, chats with their threads, calls the
+//! hub routed to them), each call logged on the customer's timeline, the agent's state
+//! following it (busy while talking, after-call work until the wrap-up), and wrap-ups. Writes
+//! go through the cache's outbox, so they hold with the hub away; answering an offer and
+//! ending an interaction need the hub, where routing is.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use switchboard_model::{AgentState, NewWrapUp, Record, StateChange};
+use switchboard_model::{
+    AgentState, Author, Channel, CustomerSummary, Interaction, InteractionId, Message, MessageId,
+    NewMessage, NewWrapUp, Offer, Record, StateChange,
+};
 use switchboard_store::Action;
 
+use crate::cache::DeskCache;
 use crate::calls::{CallJournal, CallMoment, CallView};
 use crate::{Engine, EngineError};
 
@@ -111,7 +119,7 @@ impl Engine {
 }
 
 impl CallJournal for Engine {
-    fn screen_pop(&self, number: &str) -> Vec<switchboard_model::CustomerSummary> {
+    fn screen_pop(&self, number: &str) -> Vec<CustomerSummary> {
         Engine::screen_pop(self, number)
     }
 
@@ -147,5 +155,365 @@ impl CallJournal for Engine {
                 }
             }
         });
+    }
+}
+
+/// An offer of a chat or call waiting for the agent's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OfferView {
+    pub offer: Offer,
+    /// Who it is from, as the cache knows them.
+    pub customer: Option<CustomerSummary>,
+}
+
+/// One of the agent's chats: the interaction, its customer and the conversation's thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ChatView {
+    pub interaction: Interaction,
+    pub customer: Option<CustomerSummary>,
+    /// The whole conversation, oldest first: earlier chats of it included.
+    pub messages: Vec<Message>,
+    /// The agent's messages the hub has not accepted yet.
+    pub unsent: Vec<MessageId>,
+    /// Since when the customer waits for an answer: their oldest message after the agent's
+    /// last one (RFC 3339); none when the agent spoke last.
+    pub waiting_since: Option<String>,
+    /// The chat ended and waits for the agent's wrap-up.
+    pub wrap_up_due: bool,
+}
+
+/// The agent's work list: offers to answer, chats going on or waiting for a wrap-up, and calls
+/// the hub routed to them (in demo mode, its simulated calls).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WorkList {
+    pub offers: Vec<OfferView>,
+    pub chats: Vec<ChatView>,
+    pub routed_calls: Vec<Interaction>,
+}
+
+/// What the engine remembers of the agent's chats between two looks at the work list: the
+/// ones shown last, so that one that ended since stays until the agent wraps it up.
+//
+// FIXME(chat-wrap-up): this memory is the process's; a desk restarted between a chat's end
+// and its wrap-up forgets the wrap-up is due.
+#[derive(Debug, Default)]
+pub struct ChatMemory {
+    shown: BTreeMap<String, ChatView>,
+    ended: BTreeMap<String, ChatView>,
+}
+
+impl ChatMemory {
+    /// Takes the chats open now and returns them with those that ended since the last look
+    /// (waiting for a wrap-up), oldest first.
+    pub fn look(&mut self, open: Vec<ChatView>) -> Vec<ChatView> {
+        let open_now: BTreeMap<String, ChatView> = open
+            .into_iter()
+            .map(|chat| (chat.interaction.id.to_string(), chat))
+            .collect();
+        let gone: Vec<String> = self
+            .shown
+            .keys()
+            .filter(|id| !open_now.contains_key(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Some(mut chat) = self.shown.remove(&id) {
+                chat.wrap_up_due = true;
+                chat.waiting_since = None;
+                self.ended.insert(id, chat);
+            }
+        }
+        self.shown = open_now;
+        let mut all: Vec<ChatView> = self
+            .shown
+            .values()
+            .chain(self.ended.values())
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.interaction.started_at.cmp(&b.interaction.started_at));
+        all
+    }
+
+    /// Forgets a chat once it is wrapped up; returns it.
+    pub fn wrapped_up(&mut self, id: &str) -> Option<ChatView> {
+        self.ended.remove(id).or_else(|| self.shown.remove(id))
+    }
+
+    /// Forgets everything (the agent signed out).
+    pub fn clear(&mut self) {
+        self.shown.clear();
+        self.ended.clear();
+    }
+}
+
+/// Since when the customer waits: their oldest message after the agent's last one.
+pub fn waiting_since(messages: &[Message]) -> Option<String> {
+    let after_agent = messages
+        .iter()
+        .rposition(|message| matches!(message.author, Author::Agent(_)))
+        .map_or(0, |last| last + 1);
+    messages[after_agent..]
+        .iter()
+        .find(|message| matches!(message.author, Author::Customer(_)))
+        .map(|message| message.sent_at.clone())
+}
+
+impl Engine {
+    /// The agent's work list now, from the cache: what the work list shows, read again
+    /// whenever the sync moves.
+    pub async fn work_list(&self) -> Result<WorkList, EngineError> {
+        let actor = self.actor()?;
+        let Some(cache) = self.desk_cache() else {
+            return Ok(WorkList::default());
+        };
+        let Some((work, threads)) = cache.open_work(actor.agent.as_str()).await else {
+            return Ok(WorkList::default());
+        };
+
+        let mut offers = Vec::with_capacity(work.offers.len());
+        for offer in work.offers {
+            let customer = summary_of(&cache, offer.customer_id.as_str()).await;
+            offers.push(OfferView { offer, customer });
+        }
+        let mut open = Vec::new();
+        let mut routed_calls = Vec::new();
+        for (interaction, messages) in work.interactions.into_iter().zip(threads) {
+            if interaction.channel == Channel::Call {
+                // The desk's own calls are on the calls bar; only routed ones are listed here.
+                if !interaction.id.as_str().starts_with("int_call-") {
+                    routed_calls.push(interaction);
+                }
+                continue;
+            }
+            let customer = summary_of(&cache, interaction.customer_id.as_str()).await;
+            let mut unsent = Vec::new();
+            for message in &messages {
+                if matches!(message.author, Author::Agent(_))
+                    && cache.unsent(message.id.as_str()).await
+                {
+                    unsent.push(message.id.clone());
+                }
+            }
+            open.push(ChatView {
+                waiting_since: waiting_since(&messages),
+                interaction,
+                customer,
+                messages,
+                unsent,
+                wrap_up_due: false,
+            });
+        }
+        let chats = self
+            .chats
+            .lock()
+            .map(|mut memory| memory.look(open))
+            .unwrap_or_default();
+        Ok(WorkList {
+            offers,
+            chats,
+            routed_calls,
+        })
+    }
+
+    /// Takes an offered chat or call; it becomes the agent's. Needs the hub: routing is there.
+    pub async fn accept_offer(&self, offer: &str) -> Result<Interaction, EngineError> {
+        let accepted = self.client().accept_offer(offer).await;
+        let interaction = self.observed(accepted)?;
+        tracing::info!(offer, interaction = %interaction.id, "offer accepted");
+        Ok(interaction)
+    }
+
+    /// Passes an offer on to the next agent.
+    pub async fn decline_offer(&self, offer: &str) -> Result<(), EngineError> {
+        let declined = self.client().decline_offer(offer).await;
+        self.observed(declined)?;
+        tracing::info!(offer, "offer declined");
+        Ok(())
+    }
+
+    /// Sends a chat message: shown at once, delivered when the hub can take it.
+    pub async fn send_message(
+        &self,
+        interaction: InteractionId,
+        body: String,
+    ) -> Result<(), EngineError> {
+        self.act(Action::SendMessage(NewMessage {
+            id: None,
+            interaction_id: interaction,
+            body,
+        }))
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a chat or a routed call the agent holds; a chat then waits for its wrap-up.
+    pub async fn end_interaction(&self, interaction: &str) -> Result<(), EngineError> {
+        let ended = self.client().end_interaction(interaction).await;
+        self.observed(ended)?;
+        tracing::info!(interaction, "interaction ended");
+        Ok(())
+    }
+
+    /// Wraps up a chat (ending it first if it still goes on) with a disposition and notes.
+    pub async fn wrap_up_chat(
+        &self,
+        interaction: InteractionId,
+        disposition: String,
+        notes: Option<String>,
+    ) -> Result<(), EngineError> {
+        let chat = self
+            .chats
+            .lock()
+            .ok()
+            .and_then(|memory| {
+                memory
+                    .ended
+                    .get(interaction.as_str())
+                    .or_else(|| memory.shown.get(interaction.as_str()))
+                    .cloned()
+            })
+            .ok_or_else(|| {
+                EngineError::CallLog(format!("chat {interaction} is not on the work list"))
+            })?;
+        if !chat.wrap_up_due {
+            self.end_interaction(interaction.as_str()).await?;
+        }
+        let started = chat
+            .interaction
+            .answered_at
+            .as_deref()
+            .unwrap_or(&chat.interaction.started_at);
+        let handle_seconds = seconds_since(started);
+        self.act(Action::WrapUp(NewWrapUp {
+            id: None,
+            interaction_id: interaction.clone(),
+            disposition,
+            notes: notes.filter(|notes| !notes.trim().is_empty()),
+            handle_seconds,
+        }))
+        .await?;
+        if let Ok(mut memory) = self.chats.lock() {
+            memory.wrapped_up(interaction.as_str());
+        }
+        Ok(())
+    }
+}
+
+/// A customer's summary from the cache.
+async fn summary_of(cache: &DeskCache, customer: &str) -> Option<CustomerSummary> {
+    match cache.record(customer).await {
+        Some(Record::Customer(customer)) => Some(customer.summary()),
+        _ => None,
+    }
+}
+
+/// Whole seconds from `since` (RFC 3339) to now; zero when it cannot be read.
+fn seconds_since(since: &str) -> u32 {
+    let Ok(since) =
+        time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+    else {
+        return 0;
+    };
+    let elapsed = time::OffsetDateTime::now_utc() - since;
+    u32::try_from(elapsed.whole_seconds().max(0)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_model::{
+        AgentId, ConversationId, CustomerId, Direction, InteractionState, MessageId,
+    };
+
+    use super::*;
+
+    fn message(id: u64, author: Author, at: &str) -> Message {
+        Message {
+            id: MessageId::from_number(id),
+            interaction_id: InteractionId::from_number(1),
+            conversation_id: ConversationId::from_number(1),
+            author,
+            body: "text".to_owned(),
+            sent_at: at.to_owned(),
+        }
+    }
+
+    fn chat(id: u64) -> ChatView {
+        ChatView {
+            interaction: Interaction {
+                id: InteractionId::from_number(id),
+                conversation_id: ConversationId::from_number(id),
+                customer_id: CustomerId::from_number(1),
+                channel: Channel::Chat,
+                direction: Direction::Inbound,
+                state: InteractionState::Active,
+                queue_id: None,
+                agent_id: Some(AgentId::from_number(1)),
+                remote_number: None,
+                started_at: format!("2026-12-04T10:00:0{id}Z"),
+                answered_at: None,
+                ended_at: None,
+                offered_to: Vec::new(),
+                version: 1,
+            },
+            customer: None,
+            messages: Vec::new(),
+            unsent: Vec::new(),
+            waiting_since: Some("2026-12-04T10:00:00Z".to_owned()),
+            wrap_up_due: false,
+        }
+    }
+
+    #[test]
+    fn the_customer_waits_from_their_first_message_after_the_agents_last() {
+        let customer = || Author::Customer(CustomerId::from_number(1));
+        let agent = || Author::Agent(AgentId::from_number(1));
+        let thread = [
+            message(1, customer(), "2026-12-04T10:00:00Z"),
+            message(2, agent(), "2026-12-04T10:00:10Z"),
+            message(3, customer(), "2026-12-04T10:00:20Z"),
+            message(4, customer(), "2026-12-04T10:00:30Z"),
+        ];
+        assert_eq!(
+            waiting_since(&thread).as_deref(),
+            Some("2026-12-04T10:00:20Z"),
+            "the wait starts at the first unanswered message"
+        );
+        assert_eq!(
+            waiting_since(&thread[..2]),
+            None,
+            "nobody waits when the agent spoke last"
+        );
+        assert_eq!(
+            waiting_since(&thread[..1]).as_deref(),
+            Some("2026-12-04T10:00:00Z"),
+            "a new chat waits from its first message"
+        );
+    }
+
+    #[test]
+    fn a_chat_that_ends_stays_on_the_list_until_it_is_wrapped_up() {
+        let mut memory = ChatMemory::default();
+        let shown = memory.look(vec![chat(1), chat(2)]);
+        assert_eq!(shown.len(), 2);
+        assert!(shown.iter().all(|chat| !chat.wrap_up_due));
+
+        let shown = memory.look(vec![chat(2)]);
+        assert_eq!(shown.len(), 2, "the ended chat is still listed");
+        assert!(
+            shown[0].wrap_up_due && shown[0].waiting_since.is_none(),
+            "it waits for the wrap-up, and the customer no longer waits"
+        );
+        assert!(!shown[1].wrap_up_due, "the other chat goes on");
+
+        let ended = InteractionId::from_number(1).to_string();
+        assert!(memory.wrapped_up(&ended).is_some());
+        assert_eq!(
+            memory.look(vec![chat(2)]).len(),
+            1,
+            "a wrapped-up chat leaves the list"
+        );
     }
 }

@@ -1,12 +1,15 @@
 // Unit tests of the window's pure formatting rules.
 import { describe, expect, it } from "vitest";
 import {
+  cannedResponses,
   connectivityLabel,
   customerSince,
+  elapsed,
   formatPhone,
   initials,
   statusDescription,
   syncLabel,
+  timeline,
 } from "./format";
 import type { HubStatus } from "./ipc";
 
@@ -93,5 +96,70 @@ describe("syncLabel", () => {
     expect(syncLabel({ ...view, state: "offline", pending: 3, conflicts: 1 })).toBe(
       "Working offline · 3 waiting, 1 in conflict",
     );
+  });
+});
+
+describe("canned responses", () => {
+  it("greet the customer by first name and sign with the agent's", () => {
+    const [hello, , , bye] = cannedResponses("Grace Okafor", "Maya Lindqvist");
+    expect(hello).toBe("Hello Grace, this is Maya. How can I help?");
+    expect(bye).toBe("Thanks Grace for getting in touch. Have a good day!");
+  });
+
+  it("read well without a known customer", () => {
+    const [hello] = cannedResponses(null, "Maya Lindqvist");
+    expect(hello, "no empty name slot").toBe("Hello, this is Maya. How can I help?");
+  });
+});
+
+describe("the timeline and timers", () => {
+  it("counts minutes and seconds, then hours", () => {
+    const start = "2026-12-04T10:00:00Z";
+    expect(elapsed(start, Date.parse("2026-12-04T10:01:05Z"))).toBe("1:05");
+    expect(elapsed(start, Date.parse("2026-12-04T11:02:03Z"))).toBe("1:02:03");
+  });
+
+  it("merges calls, notes and wrap-ups newest first", () => {
+    const entries = timeline({
+      customer: {} as never,
+      tickets: [],
+      orders: [],
+      carts: [],
+      transactions: [],
+      conversations: [],
+      interactions: [
+        {
+          id: "int_1",
+          conversation_id: "cnv_1",
+          customer_id: "cus_1",
+          channel: "call",
+          direction: "inbound",
+          state: "ended",
+          queue_id: null,
+          agent_id: null,
+          remote_number: null,
+          started_at: "2026-12-01T10:00:00Z",
+          answered_at: null,
+          ended_at: null,
+          version: 1,
+        },
+      ],
+      messages: [],
+      notes: [
+        {
+          id: "not_1",
+          customer_id: "cus_1",
+          interaction_id: null,
+          author: "agt_1",
+          body: "x",
+          created_at: "2026-12-02T10:00:00Z",
+          updated_at: "2026-12-02T10:00:00Z",
+          version: 1,
+        },
+      ],
+      wrap_ups: [],
+      unsent: [],
+    });
+    expect(entries.map((entry) => entry.id)).toEqual(["not_1", "int_1"]);
   });
 });

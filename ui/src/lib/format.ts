@@ -243,3 +243,24 @@ export function elapsed(sinceIso: string, now: number): string {
     ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}`
     : `${minutes}:${seconds}`;
 }
+
+/** The name to greet a customer by: the first word of the name they gave. */
+export function firstName(displayName: string): string {
+  return displayName.trim().split(/\s+/)[0] ?? "";
+}
+
+/**
+ * Canned chat answers with the customer's and the agent's names filled in. The result is text
+ * for the composer; the agent edits it before sending.
+ */
+export function cannedResponses(customerName: string | null, agentName: string): string[] {
+  const who = customerName ? firstName(customerName) : "";
+  const hello = who ? `Hello ${who}` : "Hello";
+  const thanks = who ? `Thanks ${who}` : "Thanks";
+  return [
+    `${hello}, this is ${firstName(agentName)}. How can I help?`,
+    `${thanks}, let me check that for you. One moment please.`,
+    `Is there anything else I can help with today${who ? `, ${who}` : ""}?`,
+    `${thanks} for getting in touch. Have a good day!`,
+  ];
+}

@@ -39,8 +39,12 @@ export const commands = {
 	sendCallKeys: (id: string, keys: string) => typedError<null, CommandError>(__TAURI_INVOKE("send_call_keys", { id, keys })),
 	/**  Transfers a call to `target` without consulting it first. */
 	transferCall: (id: string, target: string) => typedError<null, CommandError>(__TAURI_INVOKE("transfer_call", { id, target })),
-	/**  Calls `number`; the answer is the new call's id. */
-	dial: (number: string) => typedError<string, CommandError>(__TAURI_INVOKE("dial", { number })),
+	/**
+	 *  Calls `number`; the answer is the new call's id. With `customer` (and `conversation`) the
+	 *  call is about them from the start, continuing that conversation: "call this customer" from
+	 *  a chat keeps the history in one place.
+	 */
+	dial: (number: string, customer: CustomerId | null, conversation: ConversationId | null) => typedError<string, CommandError>(__TAURI_INVOKE("dial", { number, customer, conversation })),
 	/**
 	 *  Everything the desk knows about one customer, for the pane: profile, tickets (open first),
 	 *  orders with deliveries, carts, payments, and every interaction, message, note and wrap-up;
@@ -69,6 +73,18 @@ export const commands = {
 	agentState: () => typedError<AgentStateView | null, CommandError>(__TAURI_INVOKE("agent_state")),
 	/**  Sets the agent's state (available, break, offline...). */
 	setAgentState: (state: AgentState) => typedError<null, CommandError>(__TAURI_INVOKE("set_agent_state", { state })),
+	/**  The agent's work list: offers to answer, chats (with their threads), routed calls. */
+	workList: () => typedError<WorkList, CommandError>(__TAURI_INVOKE("work_list")),
+	/**  Takes an offered chat or call. */
+	acceptOffer: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("accept_offer", { id })),
+	/**  Passes an offer on to the next agent. */
+	declineOffer: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("decline_offer", { id })),
+	/**  Sends a message into one of the agent's chats. */
+	sendMessage: (interaction: InteractionId, body: string) => typedError<null, CommandError>(__TAURI_INVOKE("send_message", { interaction, body })),
+	/**  Ends a chat or routed call the agent holds. */
+	endInteraction: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("end_interaction", { id })),
+	/**  Wraps a chat up (ending it first if it still goes on). */
+	wrapUpChat: (id: InteractionId, disposition: string, notes: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("wrap_up_chat", { id, disposition, notes })),
 };
 
 /** Events */
@@ -178,6 +194,23 @@ export type Cart = {
 
 /**  A customer's shopping cart. */
 export type CartId = string;
+
+/**  One of the agent's chats: the interaction, its customer and the conversation's thread. */
+export type ChatView = {
+	interaction: Interaction,
+	customer: CustomerSummary | null,
+	/**  The whole conversation, oldest first: earlier chats of it included. */
+	messages: Message[],
+	/**  The agent's messages the hub has not accepted yet. */
+	unsent: MessageId[],
+	/**
+	 *  Since when the customer waits for an answer: their oldest message after the agent's
+	 *  last one (RFC 3339); none when the agent spoke last.
+	 */
+	waiting_since: string | null,
+	/**  The chat ended and waits for the agent's wrap-up. */
+	wrap_up_due: boolean,
+};
 
 /**  The error every command returns: a stable code to branch on and a sentence to show. */
 export type CommandError = {
@@ -465,6 +498,40 @@ export type Note = {
 /**  A note an agent wrote about a customer. */
 export type NoteId = string;
 
+/**  A chat or call offered to one agent: the event that makes a desktop ring. */
+export type Offer = {
+	id: OfferId,
+	interaction_id: InteractionId,
+	customer_id: CustomerId,
+	queue_id: QueueId,
+	channel: InteractionChannel,
+	agent_id: AgentId,
+	state: OfferState,
+	offered_at: string,
+	/**  When the offer passes to the next agent if not accepted. */
+	expires_at: string,
+	version: number,
+};
+
+/**  An offer of a waiting chat or call to one agent, who accepts it or lets it pass. */
+export type OfferId = string;
+
+/**  Where an offer stands. */
+export type OfferState = 
+/**  Waiting for the agent to accept or decline. */
+"pending" | "accepted" | "declined" | 
+/**  Not answered in time; the work went back to its queue. */
+"expired" | 
+/**  Taken back because the customer left. */
+"withdrawn";
+
+/**  An offer of a chat or call waiting for the agent's answer. */
+export type OfferView = {
+	offer: Offer,
+	/**  Who it is from, as the cache knows them. */
+	customer: CustomerSummary | null,
+};
+
 /**  An order a customer placed. */
 export type Order = {
 	id: OrderId,
@@ -630,6 +697,16 @@ export type TransactionKind = "payment" | "refund";
 
 /**  Whether the money actually moved. */
 export type TransactionStatus = "pending" | "succeeded" | "failed";
+
+/**
+ *  The agent's work list: offers to answer, chats going on or waiting for a wrap-up, and calls
+ *  the hub routed to them (in demo mode, its simulated calls).
+ */
+export type WorkList = {
+	offers: OfferView[],
+	chats: ChatView[],
+	routed_calls: Interaction[],
+};
 
 /**  How an interaction ended, recorded by the agent after it. */
 export type WrapUp = {

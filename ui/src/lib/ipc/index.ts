@@ -19,9 +19,13 @@ import {
   type SyncView,
   type TicketId,
   type TicketStatus,
+  type WorkList,
+  type ConversationId,
 } from "./bindings";
 
 export type {
+  WorkList,
+  ConversationId,
   AgentState,
   AgentStateView,
   CallBoard,
@@ -56,6 +60,9 @@ export type {
   Cart,
   Transaction,
   Money,
+  ChatView,
+  OfferView,
+  Message,
 } from "./bindings";
 
 /** A command's failure, carrying the stable code the Rust side chose. */
@@ -105,7 +112,11 @@ export const ipc = {
     unwrap(commands.sendCallKeys(id, keys)),
   transferCall: (id: string, target: string): Promise<null> =>
     unwrap(commands.transferCall(id, target)),
-  dial: (number: string): Promise<string> => unwrap(commands.dial(number)),
+  dial: (
+    number: string,
+    customer: CustomerId | null = null,
+    conversation: ConversationId | null = null,
+  ): Promise<string> => unwrap(commands.dial(number, customer, conversation)),
   linkCall: (id: string, customer: CustomerId): Promise<null> =>
     unwrap(commands.linkCall(id, customer)),
   wrapUpCall: (id: string, disposition: string, notes: string | null): Promise<null> =>
@@ -120,6 +131,14 @@ export const ipc = {
   setTicketStatus: (ticket: TicketId, status: TicketStatus): Promise<null> =>
     unwrap(commands.setTicketStatus(ticket, status)),
   agentState: (): Promise<AgentStateView | null> => unwrap(commands.agentState()),
+  workList: (): Promise<WorkList> => unwrap(commands.workList()),
+  acceptOffer: (id: string): Promise<null> => unwrap(commands.acceptOffer(id)),
+  declineOffer: (id: string): Promise<null> => unwrap(commands.declineOffer(id)),
+  sendMessage: (interaction: InteractionId, body: string): Promise<null> =>
+    unwrap(commands.sendMessage(interaction, body)),
+  endInteraction: (id: string): Promise<null> => unwrap(commands.endInteraction(id)),
+  wrapUpChat: (id: InteractionId, disposition: string, notes: string | null): Promise<null> =>
+    unwrap(commands.wrapUpChat(id, disposition, notes)),
   setAgentState: (state: AgentState): Promise<null> => unwrap(commands.setAgentState(state)),
 
   /** Calls `handler` with every change of the calls; resolves to a function that stops it. */
