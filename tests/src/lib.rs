@@ -9,6 +9,7 @@ pub mod browser;
 pub mod display;
 pub mod driver;
 pub mod hub;
+pub mod page;
 pub mod postgres;
 pub mod wait;
 

@@ -5,7 +5,6 @@
 //! through its API, and the agent is available again.
 
 use std::net::UdpSocket;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use fantoccini::{Client, Locator};
@@ -13,64 +12,16 @@ use serde_json::Value;
 use switchboard_tests::display::VirtualDisplay;
 use switchboard_tests::driver::{Driver, app_binary};
 use switchboard_tests::hub::Hub;
+use switchboard_tests::page::{
+    APPEAR, click, feed_records, hub_json, sign_in_with_demo_login, text, until_attribute,
+};
 use switchboard_tests::{artifacts_dir, wait};
 
 // The same baresip harness the softphone's own tests use.
 #[path = "../../crates/voice/tests/peers/mod.rs"]
 mod peers;
 
-/// Generous limits: a cold WebKit start can take a while on a shared machine. Each wait ends
-/// as soon as its condition holds, so these only bound a failure.
-const APPEAR: Duration = Duration::from_secs(60);
-
 const NOTE: &str = "Parcel left with a neighbour at no. 12; customer will collect tonight";
-
-async fn hub_json(url: &str, token: &str) -> anyhow::Result<Value> {
-    let response = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?;
-    response
-        .json()
-        .await
-        .with_context(|| format!("JSON from {url}"))
-}
-
-async fn attribute(window: &Client, css: &str, name: &str) -> Option<String> {
-    let element = window.find(Locator::Css(css)).await.ok()?;
-    element.attr(name).await.ok().flatten()
-}
-
-async fn text(window: &Client, css: &str) -> Option<String> {
-    window.find(Locator::Css(css)).await.ok()?.text().await.ok()
-}
-
-async fn click(window: &Client, css: &str) -> anyhow::Result<()> {
-    window
-        .find(Locator::Css(css))
-        .await
-        .with_context(|| format!("finding {css}"))?
-        .click()
-        .await
-        .with_context(|| format!("clicking {css}"))?;
-    Ok(())
-}
-
-async fn until_attribute(
-    window: &Client,
-    css: &str,
-    name: &str,
-    wanted: &str,
-) -> anyhow::Result<()> {
-    wait::until_async(
-        &format!("{css} to have {name}={wanted}"),
-        APPEAR,
-        || async { (attribute(window, css, name).await.as_deref() == Some(wanted)).then_some(()) },
-    )
-    .await
-}
 
 async fn screenshot(window: &Client, name: &str) -> anyhow::Result<()> {
     let png = window.screenshot().await.context("taking a screenshot")?;
@@ -136,29 +87,6 @@ async fn caller_with_open_ticket(hub: &Hub, token: &str) -> anyhow::Result<Calle
     bail!("no seeded customer has an open ticket and a number of their own")
 }
 
-/// Every record of `kind` in the hub's change feed, read from the start.
-async fn feed_records(hub: &Hub, token: &str, kind: &str) -> anyhow::Result<Vec<Value>> {
-    let mut found = Vec::new();
-    let mut after = String::new();
-    loop {
-        let url = if after.is_empty() {
-            format!("{}/v1/changes?limit=5000", hub.url)
-        } else {
-            format!("{}/v1/changes?limit=5000&after={after}", hub.url)
-        };
-        let page = hub_json(&url, token).await?;
-        for change in page["changes"].as_array().context("a page of changes")? {
-            if change["record"]["kind"] == kind {
-                found.push(change["record"]["record"].clone());
-            }
-        }
-        if page["has_more"] != true {
-            return Ok(found);
-        }
-        after = page["cursor"].as_str().context("a cursor")?.to_owned();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> anyhow::Result<()> {
     let hub = Hub::start_demo(40)?;
@@ -176,25 +104,7 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
 
     let window = driver.session(&app_binary()).await?;
     let result = async {
-        let submit = wait::until_async("an enabled sign-in button", APPEAR, || async {
-            let button = window
-                .find(Locator::Css("[data-testid=sign-in-submit]"))
-                .await
-                .ok()?;
-            let login = window
-                .find(Locator::Css("[data-testid=sign-in-login]"))
-                .await
-                .ok()?
-                .prop("value")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            (button.is_enabled().await.ok()? && !login.is_empty()).then_some(button)
-        })
-        .await?;
-        submit.click().await.context("pressing Sign in")?;
-        until_attribute(&window, "[data-testid=sync-status]", "data-state", "synced").await?;
+        sign_in_with_demo_login(&window).await?;
 
         // The customer's own number calls the desk.
         let mut phone = peers::Baresip::start(
@@ -314,7 +224,7 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
             "the call is logged with the number that called"
         );
         let wrap_ups = wait::until_async("the wrap-up at the hub", APPEAR, || async {
-            let all = feed_records(&hub, &token, "wrap_up").await.ok()?;
+            let all = feed_records(&hub.url, &token, "wrap_up").await.ok()?;
             let ours: Vec<Value> = all
                 .into_iter()
                 .filter(|wrap_up| wrap_up["interaction_id"] == interaction["id"])
@@ -325,7 +235,7 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
         assert_eq!(wrap_ups.len(), 1, "one wrap-up, sent once: {wrap_ups:?}");
         assert_eq!(wrap_ups[0]["disposition"], "callback_needed");
         assert_eq!(wrap_ups[0]["notes"], "Call back tomorrow morning");
-        let notes = feed_records(&hub, &token, "note").await?;
+        let notes = feed_records(&hub.url, &token, "note").await?;
         assert_eq!(
             notes.iter().filter(|note| note["body"] == NOTE).count(),
             1,

@@ -4,7 +4,7 @@
 //! go through the cache's outbox, so they hold with the hub away; answering an offer and
 //! ending an interaction need the hub, where routing is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use switchboard_model::{
@@ -203,6 +203,9 @@ pub struct WorkList {
 pub struct ChatMemory {
     shown: BTreeMap<String, ChatView>,
     ended: BTreeMap<String, ChatView>,
+    /// Chats the agent wrapped up: the cache may still show one as going on for a moment
+    /// (the hub's end has not come back yet), and it must not come back to the list.
+    wrapped: BTreeSet<String>,
 }
 
 impl ChatMemory {
@@ -212,6 +215,7 @@ impl ChatMemory {
         let open_now: BTreeMap<String, ChatView> = open
             .into_iter()
             .map(|chat| (chat.interaction.id.to_string(), chat))
+            .filter(|(id, _)| !self.wrapped.contains(id))
             .collect();
         let gone: Vec<String> = self
             .shown
@@ -239,6 +243,7 @@ impl ChatMemory {
 
     /// Forgets a chat once it is wrapped up; returns it.
     pub fn wrapped_up(&mut self, id: &str) -> Option<ChatView> {
+        self.wrapped.insert(id.to_owned());
         self.ended.remove(id).or_else(|| self.shown.remove(id))
     }
 
@@ -246,6 +251,7 @@ impl ChatMemory {
     pub fn clear(&mut self) {
         self.shown.clear();
         self.ended.clear();
+        self.wrapped.clear();
     }
 }
 
@@ -514,6 +520,16 @@ mod tests {
             memory.look(vec![chat(2)]).len(),
             1,
             "a wrapped-up chat leaves the list"
+        );
+
+        assert!(
+            memory
+                .wrapped_up(&InteractionId::from_number(2).to_string())
+                .is_some()
+        );
+        assert!(
+            memory.look(vec![chat(2)]).is_empty(),
+            "a chat wrapped up while the cache still shows it going on does not come back"
         );
     }
 }
