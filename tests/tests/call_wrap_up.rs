@@ -13,7 +13,8 @@ use switchboard_tests::display::VirtualDisplay;
 use switchboard_tests::driver::{Driver, app_binary};
 use switchboard_tests::hub::Hub;
 use switchboard_tests::page::{
-    APPEAR, click, feed_records, hub_json, sign_in_with_demo_login, text, until_attribute,
+    APPEAR, click, feed_records, hub_json, sign_in_with_demo_login, text, type_into,
+    until_attribute,
 };
 use switchboard_tests::{artifacts_dir, wait};
 
@@ -105,6 +106,16 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
     let window = driver.session(&app_binary()).await?;
     let result = async {
         sign_in_with_demo_login(&window).await?;
+
+        // Search reads the cache: the open ticket's subject finds its customer.
+        type_into(&window, "[data-testid=customer-search]", &caller.ticket).await?;
+        let caller_in_list = format!("[data-customer-id='{}']", caller.id);
+        wait::until_async(
+            "the ticket's subject to find its customer",
+            APPEAR,
+            || async { window.find(Locator::Css(&caller_in_list)).await.ok() },
+        )
+        .await?;
 
         // The customer's own number calls the desk.
         let mut phone = peers::Baresip::start(

@@ -180,6 +180,37 @@ impl DeskCache {
         .await
     }
 
+    /// The customers that `query` finds in the cache (by name, company, phone, e-mail, or one
+    /// of their orders, tickets or parcels), best first; `None` while the first fill runs, when
+    /// the cache does not know everyone yet.
+    pub async fn search_customers(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Option<Vec<CustomerSummary>> {
+        let query = query.to_owned();
+        self.read(move |store| {
+            if store.is_filling() {
+                return Ok(None);
+            }
+            let mut seen = std::collections::HashSet::new();
+            let mut found = Vec::new();
+            for hit in store.search(&query, limit * 4)? {
+                let Some(customer) = hit.customer_id else {
+                    continue;
+                };
+                if found.len() == limit || !seen.insert(customer.clone()) {
+                    continue;
+                }
+                if let Some((Record::Customer(customer), _)) = store.record(customer.as_str())? {
+                    found.push(customer.summary());
+                }
+            }
+            Ok(Some(found))
+        })
+        .await
+    }
+
     /// Runs a read of the cache off the async threads. A read that fails (the first fill
     /// still running, a busy disk) is `None`: the caller then asks the hub or shows nothing,
     /// and the log says why.

@@ -241,12 +241,22 @@ impl Engine {
         self.sync.send_replace(None);
     }
 
-    /// The customers whose name, company or identity matches `query`, in name order.
+    /// The customers `query` finds: from the cache when it is filled (by name, company, phone,
+    /// e-mail, or an order number, ticket subject or tracking number of theirs, with the hub
+    /// away too), else from the hub (by name, company or identity). Without a query, the first
+    /// customers in name order, from the hub.
     pub async fn customers(
         &self,
         query: Option<&str>,
     ) -> Result<Vec<CustomerSummary>, EngineError> {
         let query = query.map(str::trim).filter(|q| !q.is_empty());
+        if let (Some(query), Some(cache)) = (query, self.desk_cache())
+            && let Some(found) = cache
+                .search_customers(query, CUSTOMER_LIST_LIMIT as usize)
+                .await
+        {
+            return Ok(found);
+        }
         let page = self
             .client
             .customers(query, CUSTOMER_LIST_LIMIT, None)
