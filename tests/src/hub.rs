@@ -13,6 +13,9 @@ use crate::binary;
 pub struct Hub {
     child: Child,
     pub url: String,
+    program: std::path::PathBuf,
+    data: std::path::PathBuf,
+    customers: usize,
     _data: Option<tempfile::TempDir>,
 }
 
@@ -31,39 +34,30 @@ impl Hub {
     /// it serves. Reading that first line blocks until the hub prints it or exits, so this
     /// waits on the hub's own readiness signal rather than on a timer.
     pub fn start(program: &Path, data: &Path, customers: usize) -> anyhow::Result<Hub> {
-        let mut child = Command::new(program)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--demo",
-                "--customers",
-                &customers.to_string(),
-                // Tests drive every customer themselves; simulated ones would take their agents.
-                "--no-simulation",
-            ])
-            .arg("--data")
-            .arg(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {}; build it first", program.display()))?;
-
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .context("reading the hub's address")?;
-        }
-        let Some(url) = line.trim().strip_prefix("switchboard-hub serving on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("the hub did not announce its address; it printed {line:?}");
-        };
+        let (child, url) = spawn(program, data, customers, "127.0.0.1:0")?;
         Ok(Hub {
-            url: url.to_owned(),
+            url,
             child,
+            program: program.to_owned(),
+            data: data.to_owned(),
+            customers,
             _data: None,
         })
+    }
+
+    /// Starts the hub again after [`Hub::stop`], on the same address and data: the desks
+    /// find it where it was, with everything it had.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        let listen = self
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let (child, url) = spawn(&self.program, &self.data, self.customers, &listen)?;
+        // The new process takes the place of the old one, which has exited already.
+        self.child = child;
+        self.url = url;
+        Ok(())
     }
 
     /// Signs in with the login a demo hub advertises in its health answer, and returns the
@@ -110,4 +104,44 @@ impl Drop for Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts the hub at `program` in demo mode on `data`, listening on `listen`, and returns the
+/// process and its URL once it has printed that it serves. Reading that first line blocks
+/// until the hub prints it or exits, so this waits on the hub's own readiness signal.
+fn spawn(
+    program: &Path,
+    data: &Path,
+    customers: usize,
+    listen: &str,
+) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(program)
+        .args([
+            "--listen",
+            listen,
+            "--demo",
+            "--customers",
+            &customers.to_string(),
+            // Tests drive every customer themselves; simulated ones would take their agents.
+            "--no-simulation",
+        ])
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}; build it first", program.display()))?;
+
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("reading the hub's address")?;
+    }
+    let Some(url) = line.trim().strip_prefix("switchboard-hub serving on ") else {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("the hub did not announce its address; it printed {line:?}");
+    };
+    Ok((child, url.to_owned()))
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
@@ -134,4 +134,72 @@ pub async fn feed_records(hub: &str, token: &str, kind: &str) -> anyhow::Result<
         }
         after = page["cursor"].as_str().context("a cursor")?.to_owned();
     }
+}
+
+/// A seeded customer with an open ticket and a phone number nobody else has.
+#[derive(Debug, Clone)]
+pub struct SeededCustomer {
+    pub id: String,
+    pub name: String,
+    /// Their phone number, E.164.
+    pub number: String,
+    pub ticket_id: String,
+    /// The open ticket's subject.
+    pub ticket: String,
+}
+
+/// The first seeded customer with an open ticket and a phone number of their own.
+pub async fn customer_with_open_ticket(hub: &str, token: &str) -> anyhow::Result<SeededCustomer> {
+    let listed = hub_json(&format!("{}/v1/customers?limit=500", hub), token).await?;
+    for item in listed["items"]
+        .as_array()
+        .context("the hub lists customers")?
+    {
+        let id = item["id"].as_str().context("a customer id")?;
+        let Some(number) = item["primary_phone"].as_str() else {
+            continue;
+        };
+        let tickets = hub_json(
+            &format!("{}/v1/customers/{id}/records?kind=ticket", hub),
+            token,
+        )
+        .await?;
+        let open = tickets.as_array().and_then(|tickets| {
+            tickets.iter().find(|ticket| {
+                matches!(
+                    ticket["record"]["status"].as_str(),
+                    Some("new" | "open" | "pending")
+                )
+            })
+        });
+        let Some(open) = open else {
+            continue;
+        };
+        let sharing = hub_json(
+            &format!(
+                "{}/v1/customers/by-identity?kind=phone&value={}",
+                hub,
+                number.replace('+', "%2B")
+            ),
+            token,
+        )
+        .await?;
+        if sharing.as_array().map(Vec::len) != Some(1) {
+            continue;
+        }
+        return Ok(SeededCustomer {
+            id: id.to_owned(),
+            name: item["display_name"].as_str().context("a name")?.to_owned(),
+            number: number.to_owned(),
+            ticket_id: open["record"]["id"]
+                .as_str()
+                .context("a ticket id")?
+                .to_owned(),
+            ticket: open["record"]["subject"]
+                .as_str()
+                .context("a subject")?
+                .to_owned(),
+        });
+    }
+    bail!("no seeded customer has an open ticket and a number of their own")
 }

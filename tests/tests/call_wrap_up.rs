@@ -6,15 +6,15 @@
 
 use std::net::UdpSocket;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 use switchboard_tests::display::VirtualDisplay;
 use switchboard_tests::driver::{Driver, app_binary};
 use switchboard_tests::hub::Hub;
 use switchboard_tests::page::{
-    APPEAR, click, feed_records, hub_json, sign_in_with_demo_login, text, type_into,
-    until_attribute,
+    APPEAR, click, customer_with_open_ticket, feed_records, hub_json, sign_in_with_demo_login,
+    text, type_into, until_attribute,
 };
 use switchboard_tests::{artifacts_dir, wait};
 
@@ -29,70 +29,11 @@ async fn screenshot(window: &Client, name: &str) -> anyhow::Result<()> {
     std::fs::write(artifacts_dir("call-wrap-up").join(name), png).context("saving a screenshot")
 }
 
-/// A seeded customer with an open ticket and a phone number nobody else has: who will call.
-struct Caller {
-    id: String,
-    name: String,
-    number: String,
-    ticket: String,
-}
-
-async fn caller_with_open_ticket(hub: &Hub, token: &str) -> anyhow::Result<Caller> {
-    let listed = hub_json(&format!("{}/v1/customers?limit=500", hub.url), token).await?;
-    for item in listed["items"]
-        .as_array()
-        .context("the hub lists customers")?
-    {
-        let id = item["id"].as_str().context("a customer id")?;
-        let Some(number) = item["primary_phone"].as_str() else {
-            continue;
-        };
-        let tickets = hub_json(
-            &format!("{}/v1/customers/{id}/records?kind=ticket", hub.url),
-            token,
-        )
-        .await?;
-        let open = tickets.as_array().and_then(|tickets| {
-            tickets.iter().find(|ticket| {
-                matches!(
-                    ticket["record"]["status"].as_str(),
-                    Some("new" | "open" | "pending")
-                )
-            })
-        });
-        let Some(open) = open else {
-            continue;
-        };
-        let sharing = hub_json(
-            &format!(
-                "{}/v1/customers/by-identity?kind=phone&value={}",
-                hub.url,
-                number.replace('+', "%2B")
-            ),
-            token,
-        )
-        .await?;
-        if sharing.as_array().map(Vec::len) != Some(1) {
-            continue;
-        }
-        return Ok(Caller {
-            id: id.to_owned(),
-            name: item["display_name"].as_str().context("a name")?.to_owned(),
-            number: number.to_owned(),
-            ticket: open["record"]["subject"]
-                .as_str()
-                .context("a subject")?
-                .to_owned(),
-        });
-    }
-    bail!("no seeded customer has an open ticket and a number of their own")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> anyhow::Result<()> {
     let hub = Hub::start_demo(40)?;
     let token = hub.sign_in_as_demo_agent().await?;
-    let caller = caller_with_open_ticket(&hub, &token).await?;
+    let caller = customer_with_open_ticket(&hub.url, &token).await?;
 
     let display = VirtualDisplay::start()?;
     let driver = Driver::start(
