@@ -34,6 +34,8 @@ fn main() {
         "send_message",
         "end_interaction",
         "wrap_up_chat",
+        "writes_needing_me",
+        "resolve_write",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

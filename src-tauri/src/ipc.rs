@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_engine::cache::SyncView;
 use switchboard_engine::calls::{CallBoard, DeskPhone};
 use switchboard_engine::work::{AgentStateView, Disposition, WorkList};
+use switchboard_engine::writes::{Resolution, WriteView};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
 use switchboard_model::{
     AgentState, ConversationId, Customer, CustomerId, CustomerSummary, InteractionId, NewNote,
@@ -422,6 +423,26 @@ pub async fn wrap_up_chat(
     Ok(engine.wrap_up_chat(id, disposition, notes).await?)
 }
 
+/// The agent's writes the hub did not take as they were: conflicts and refusals.
+#[tauri::command]
+#[specta::specta]
+pub async fn writes_needing_me(
+    engine: State<'_, Arc<Engine>>,
+) -> Result<Vec<WriteView>, CommandError> {
+    Ok(engine.writes_needing_agent().await?)
+}
+
+/// Carries out the agent's decision about one of those writes.
+#[tauri::command]
+#[specta::specta]
+pub async fn resolve_write(
+    engine: State<'_, Arc<Engine>>,
+    id: String,
+    resolution: Resolution,
+) -> Result<(), CommandError> {
+    Ok(engine.resolve_write(id, resolution).await?)
+}
+
 /// The registry of commands and events, shared by the app and by the bindings generator so
 /// that the two cannot list different things.
 pub fn builder() -> Builder<tauri::Wry> {
@@ -460,7 +481,9 @@ pub fn builder() -> Builder<tauri::Wry> {
             decline_offer,
             send_message,
             end_interaction,
-            wrap_up_chat
+            wrap_up_chat,
+            writes_needing_me,
+            resolve_write
         ])
         .events(collect_events![HubStatusChanged, CallsChanged, SyncChanged])
 }

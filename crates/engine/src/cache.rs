@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use switchboard_client::HubClient;
 use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind, Message, Record};
 use switchboard_store::feed::Origin;
-use switchboard_store::{Action, Actor, CustomerFile, OpenWork, Store, StoreError};
+use switchboard_store::{Action, Actor, CustomerFile, OpState, OpenWork, Store, StoreError};
 use switchboard_sync::{SyncConfig, SyncEngine, SyncStatus, SystemClock};
 use tokio::sync::watch;
 
 use crate::EngineError;
+use crate::writes::{Resolution, WriteView, view_of};
 
 /// How the desk's link to the hub stands, as sync sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +210,43 @@ impl DeskCache {
             Ok(Some(found))
         })
         .await
+    }
+
+    /// The writes that wait for the agent's decision, each with the agent's version.
+    pub async fn writes_needing_agent(&self) -> Result<Vec<WriteView>, EngineError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || -> Result<Vec<WriteView>, StoreError> {
+            let mut views = Vec::new();
+            for entry in store.entries(&[OpState::Conflict, OpState::Parked])? {
+                let mine = store.record(&entry.record_id)?.map(|(record, _)| record);
+                views.extend(view_of(&entry, mine.as_ref()));
+            }
+            Ok(views)
+        })
+        .await
+        .map_err(|error| EngineError::Cache(format!("the outbox could not be read: {error}")))?
+        .map_err(cache_error)
+    }
+
+    /// Carries out the agent's decision about a write, and wakes the sync to act on it.
+    pub async fn resolve(&self, op_id: String, resolution: Resolution) -> Result<(), EngineError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || match resolution {
+            Resolution::KeepMine => store.keep_mine(&op_id),
+            Resolution::TakeTheirs => store.take_theirs(&op_id),
+            Resolution::Retry => store.retry_parked(&op_id),
+            Resolution::Discard => store.discard_parked(&op_id),
+        })
+        .await
+        .map_err(|error| EngineError::Cache(format!("the decision was not saved: {error}")))?
+        .map_err(|error| match error {
+            StoreError::WrongState { .. } | StoreError::NoSuchOperation(_) => {
+                EngineError::CallLog(format!("{error}; the list has changed, look again"))
+            }
+            error => cache_error(error),
+        })?;
+        self.sync.wake();
+        Ok(())
     }
 
     /// Runs a read of the cache off the async threads. A read that fails (the first fill

@@ -6,7 +6,8 @@
 //! client and publishes [`HubStatus`] changes; [`phone_settings`] reads the softphone's part of
 //! the settings file; [`calls`] runs the desk's phone and folds its events into the calls the
 //! window shows; [`cache`] opens the signed-in agent's cache and runs its sync; [`work`] logs the
-//! agent's calls, follows their state and writes wrap-ups, through the cache's outbox.
+//! agent's calls, follows their state and writes wrap-ups, through the cache's outbox;
+//! [`writes`] lists the writes the hub did not take and carries out the agent's decisions.
 
 pub mod cache;
 pub mod calls;
@@ -16,6 +17,7 @@ pub mod phone_settings;
 mod session;
 pub mod settings;
 pub mod work;
+pub mod writes;
 
 pub use connectivity::Connectivity;
 pub use error::{EngineError, ErrorCode};

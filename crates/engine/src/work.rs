@@ -524,7 +524,7 @@ mod tests {
 
         assert!(
             memory
-                .wrapped_up(&InteractionId::from_number(2).to_string())
+                .wrapped_up(InteractionId::from_number(2).as_str())
                 .is_some()
         );
         assert!(

@@ -85,6 +85,10 @@ export const commands = {
 	endInteraction: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("end_interaction", { id })),
 	/**  Wraps a chat up (ending it first if it still goes on). */
 	wrapUpChat: (id: InteractionId, disposition: string, notes: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("wrap_up_chat", { id, disposition, notes })),
+	/**  The agent's writes the hub did not take as they were: conflicts and refusals. */
+	writesNeedingMe: () => typedError<WriteView[], CommandError>(__TAURI_INVOKE("writes_needing_me")),
+	/**  Carries out the agent's decision about one of those writes. */
+	resolveWrite: (id: string, resolution: Resolution) => typedError<null, CommandError>(__TAURI_INVOKE("resolve_write", { id, resolution })),
 };
 
 /** Events */
@@ -578,6 +582,17 @@ export type Priority = "low" | "normal" | "high" | "urgent";
 /**  A queue that calls and chats wait in until an agent takes them. */
 export type QueueId = string;
 
+/**  What the agent decides about a write. */
+export type Resolution = 
+/**  A conflict: send my change again, on top of the hub's version. */
+"keep_mine" | 
+/**  A conflict: give my change up for the hub's version. */
+"take_theirs" | 
+/**  A parked write: send it again (its cause has gone). */
+"retry" | 
+/**  A parked write: give it up. */
+"discard";
+
 /**  What a person may do. */
 export type Role = 
 /**  Handles calls and chats and keeps customer records. */
@@ -724,6 +739,30 @@ export type WrapUp = {
 
 /**  The wrap-up of one interaction. */
 export type WrapUpId = string;
+
+/**  Why a write waits for the agent. */
+export type WriteProblem = 
+/**  Someone changed the record first. */
+"conflict" | 
+/**  The hub refused it as it is. */
+"parked";
+
+/**  One write waiting for the agent, as the window lists it. */
+export type WriteView = {
+	op_id: string,
+	problem: WriteProblem,
+	/**  What the write was, in words: "Ticket change", "Note". */
+	what: string,
+	record_id: string,
+	/**  The record as this desk shows it, with the agent's change. */
+	mine: string | null,
+	/**  For a conflict: the record as the hub holds it now. */
+	theirs: string | null,
+	/**  The hub's words. */
+	message: string | null,
+	/**  When the agent made it, in milliseconds since the epoch. */
+	made_at_ms: number | null,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

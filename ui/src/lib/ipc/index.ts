@@ -21,9 +21,13 @@ import {
   type TicketStatus,
   type WorkList,
   type ConversationId,
+  type WriteView,
+  type Resolution,
 } from "./bindings";
 
 export type {
+  WriteView,
+  Resolution,
   WorkList,
   ConversationId,
   AgentState,
@@ -132,6 +136,9 @@ export const ipc = {
     unwrap(commands.setTicketStatus(ticket, status)),
   agentState: (): Promise<AgentStateView | null> => unwrap(commands.agentState()),
   workList: (): Promise<WorkList> => unwrap(commands.workList()),
+  writesNeedingMe: (): Promise<WriteView[]> => unwrap(commands.writesNeedingMe()),
+  resolveWrite: (id: string, resolution: Resolution): Promise<null> =>
+    unwrap(commands.resolveWrite(id, resolution)),
   acceptOffer: (id: string): Promise<null> => unwrap(commands.acceptOffer(id)),
   declineOffer: (id: string): Promise<null> => unwrap(commands.declineOffer(id)),
   sendMessage: (interaction: InteractionId, body: string): Promise<null> =>
