@@ -36,6 +36,7 @@ fn main() {
         "wrap_up_chat",
         "writes_needing_me",
         "resolve_write",
+        "my_day",
     ]);
     if let Err(error) =
         tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))

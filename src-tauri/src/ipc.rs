@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use switchboard_engine::cache::SyncView;
 use switchboard_engine::calls::{CallBoard, DeskPhone};
-use switchboard_engine::work::{AgentStateView, Disposition, WorkList};
+use switchboard_engine::work::{AgentStateView, Disposition, MyDay, WorkList};
 use switchboard_engine::writes::{Resolution, WriteView};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
 use switchboard_model::{
@@ -423,6 +423,13 @@ pub async fn wrap_up_chat(
     Ok(engine.wrap_up_chat(id, disposition, notes).await?)
 }
 
+/// The agent's day so far and the queues' load now.
+#[tauri::command]
+#[specta::specta]
+pub async fn my_day(engine: State<'_, Arc<Engine>>) -> Result<MyDay, CommandError> {
+    Ok(engine.my_day().await?)
+}
+
 /// The agent's writes the hub did not take as they were: conflicts and refusals.
 #[tauri::command]
 #[specta::specta]
@@ -483,7 +490,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             end_interaction,
             wrap_up_chat,
             writes_needing_me,
-            resolve_write
+            resolve_write,
+            my_day
         ])
         .events(collect_events![HubStatusChanged, CallsChanged, SyncChanged])
 }

@@ -47,6 +47,10 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
     let window = driver.session(&app_binary()).await?;
     let result = async {
         sign_in_with_demo_login(&window).await?;
+        let handled_before: u32 = wait::until_async("My day in the top bar", APPEAR, || async {
+            text(&window, "[data-testid=handled]").await?.parse().ok()
+        })
+        .await?;
 
         // Search reads the cache: the open ticket's subject finds its customer.
         type_into(&window, "[data-testid=customer-search]", &caller.ticket).await?;

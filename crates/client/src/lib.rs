@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use switchboard_model::{
     ChangePage, Cursor, Customer, CustomerId, CustomerSummary, Health, IdentityKind, Interaction,
-    LoginAnswer, LoginRequest, Page, Record,
+    LoginAnswer, LoginRequest, Page, QueueStats, Record,
 };
 use url::Url;
 
@@ -365,6 +365,13 @@ impl HubClient {
             retry_after,
             body,
         })
+    }
+
+    /// `GET /v1/queues/stats`: every queue's load now.
+    pub async fn queue_stats(&self) -> Result<Vec<QueueStats>, ClientError> {
+        let url = self.url("v1/queues/stats", &[])?;
+        let response = self.send(url.clone()).await?;
+        self.read(url, response).await
     }
 
     /// `POST /v1/offers/{id}/accept`: takes the chat or call offered; the answer is the

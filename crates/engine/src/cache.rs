@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use switchboard_client::HubClient;
 use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind, Message, Record};
 use switchboard_store::feed::Origin;
-use switchboard_store::{Action, Actor, CustomerFile, OpState, OpenWork, Store, StoreError};
+use switchboard_store::{
+    Action, Actor, AgentDay, CustomerFile, OpState, OpenWork, Store, StoreError,
+};
 use switchboard_sync::{SyncConfig, SyncEngine, SyncStatus, SystemClock};
 use tokio::sync::watch;
 
@@ -210,6 +212,14 @@ impl DeskCache {
             Ok(Some(found))
         })
         .await
+    }
+
+    /// What `agent` handled on `day` (UTC), as the cache counts it.
+    pub async fn agent_day(&self, agent: &str, day: &str) -> AgentDay {
+        let (agent, day) = (agent.to_owned(), day.to_owned());
+        self.read(move |store| store.agent_day(&agent, &day).map(Some))
+            .await
+            .unwrap_or_default()
     }
 
     /// The writes that wait for the agent's decision, each with the agent's version.

@@ -11,7 +11,7 @@ use switchboard_model::{
     AgentState, Author, Channel, CustomerSummary, Interaction, InteractionId, Message, MessageId,
     NewMessage, NewWrapUp, Offer, Record, StateChange,
 };
-use switchboard_store::Action;
+use switchboard_store::{Action, AgentDay};
 
 use crate::cache::DeskCache;
 use crate::calls::{CallJournal, CallMoment, CallView};
@@ -156,6 +156,30 @@ impl CallJournal for Engine {
             }
         });
     }
+}
+
+/// One queue's load, as "My day" shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct QueueLoad {
+    pub name: String,
+    /// Chats and calls waiting for an agent.
+    pub waiting: u32,
+    pub longest_wait_seconds: u32,
+    /// Agents who could take work now.
+    pub available_agents: u32,
+}
+
+/// The agent's own day and the queues' load: the top bar's "My day".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MyDay {
+    /// Interactions the agent wrapped up today (UTC).
+    pub handled: u32,
+    /// Their average handle time, in seconds; zero before the first.
+    pub average_handle_seconds: u32,
+    /// Every queue's load now; empty while the hub cannot be asked.
+    pub queues: Vec<QueueLoad>,
 }
 
 /// An offer of a chat or call waiting for the agent's answer.
@@ -321,6 +345,41 @@ impl Engine {
             offers,
             chats,
             routed_calls,
+        })
+    }
+
+    /// The agent's day so far (from the cache, so it holds offline) and the queues' load now
+    /// (from the hub, so it is left out while the hub is away).
+    //
+    // FIXME(my-day-zone): days are counted in UTC, as the hub stamps them; an agent far from
+    // UTC sees "today" turn over at another hour than their own midnight.
+    pub async fn my_day(&self) -> Result<MyDay, EngineError> {
+        let agent = self.actor()?.agent;
+        let today: String = crate::session::now_rfc3339().chars().take(10).collect();
+        let day = match self.desk_cache() {
+            Some(cache) => cache.agent_day(agent.as_str(), &today).await,
+            None => AgentDay::default(),
+        };
+        let queues = match self.client().queue_stats().await {
+            Ok(stats) => stats
+                .into_iter()
+                .map(|queue| QueueLoad {
+                    name: queue.name,
+                    waiting: queue.waiting,
+                    longest_wait_seconds: u32::try_from(queue.longest_wait_seconds)
+                        .unwrap_or(u32::MAX),
+                    available_agents: queue.available_agents,
+                })
+                .collect(),
+            Err(error) => {
+                tracing::debug!(%error, "no queue load for My day");
+                Vec::new()
+            }
+        };
+        Ok(MyDay {
+            handled: day.handled,
+            average_handle_seconds: day.handle_seconds.checked_div(day.handled).unwrap_or(0),
+            queues,
         })
     }
 

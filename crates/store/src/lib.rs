@@ -40,7 +40,7 @@ pub use error::StoreError;
 pub use feed::Applied;
 pub use identity::Region;
 pub use outbox::{Acted, OpState, Operation, Outbox, OutboxEntry, Outcome};
-pub use read::{CustomerFile, Lookup, OpenWork, OrderFile};
+pub use read::{AgentDay, CustomerFile, Lookup, OpenWork, OrderFile};
 pub use search::SearchHit;
 
 /// How long a connection waits for another one's write to finish before it gives up.

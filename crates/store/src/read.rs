@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use switchboard_model::{
     Cart, Conversation, Customer, CustomerId, CustomerSummary, Delivery, IdentityKind, Interaction,
@@ -44,6 +44,16 @@ pub struct OpenWork {
     pub offers: Vec<Offer>,
     /// Interactions the agent holds, oldest first.
     pub interactions: Vec<Interaction>,
+}
+
+/// What one agent handled on one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AgentDay {
+    /// Interactions wrapped up.
+    pub handled: u32,
+    /// Their handle time, added up, in seconds.
+    pub handle_seconds: u32,
 }
 
 /// Everything the cache holds about one customer, as the customer pane shows it.
@@ -171,6 +181,22 @@ impl Store {
         work.interactions
             .sort_by(|a, b| a.started_at.cmp(&b.started_at));
         Ok(work)
+    }
+
+    /// What `agent` handled on `day` (`YYYY-MM-DD`, UTC).
+    pub fn agent_day(&self, agent: &str, day: &str) -> Result<AgentDay, StoreError> {
+        let reads = self.reads()?;
+        let found: Option<(i64, i64)> = reads
+            .prepare_cached(
+                "SELECT handled, handle_seconds FROM agent_days WHERE agent_id = ?1 AND day = ?2",
+            )?
+            .query_row([agent, day], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        let (handled, seconds) = found.unwrap_or_default();
+        Ok(AgentDay {
+            handled: u32::try_from(handled).unwrap_or(u32::MAX),
+            handle_seconds: u32::try_from(seconds).unwrap_or(u32::MAX),
+        })
     }
 
     /// The messages of conversation `id`, oldest first: a chat's thread, across every chat of

@@ -88,6 +88,8 @@ pub struct Prepared {
     summary: Option<String>,
     /// For an offer or an interaction: the agent whose open work it is now, if anyone's.
     open_for: Option<String>,
+    /// For a wrap-up: whose day it counts in, which day (UTC), and its handle time.
+    handled: Option<(String, String, i64)>,
 }
 
 impl Prepared {
@@ -115,6 +117,14 @@ impl Prepared {
             identities,
             summary,
             open_for: open_for(record).map(str::to_owned),
+            handled: match record {
+                Record::WrapUp(wrap_up) => Some((
+                    wrap_up.agent_id.as_str().to_owned(),
+                    wrap_up.created_at.chars().take(10).collect(),
+                    i64::from(wrap_up.handle_seconds),
+                )),
+                _ => None,
+            },
         })
     }
 
@@ -239,6 +249,19 @@ fn index_row(
         for (kind, value) in &record.identities {
             insert.execute(params![kind, value, record.id, rowid, record.summary])?;
         }
+    }
+
+    // A wrap-up counts once, when it first reaches the cache (the agent's own, or the hub's);
+    // later versions of it do not count again. The hub never deletes wrap-ups.
+    if let (Some((agent, day, seconds)), false) = (&record.handled, existed) {
+        connection
+            .prepare_cached(
+                "INSERT INTO agent_days (agent_id, day, handled, handle_seconds)
+                 VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (agent_id, day) DO UPDATE SET handled = handled + 1,
+                    handle_seconds = handle_seconds + excluded.handle_seconds",
+            )?
+            .execute(params![agent, day, seconds])?;
     }
 
     if tracks_open_work(record.kind) {

@@ -141,6 +141,22 @@ const MIGRATIONS: &[&str] = &[
         OR (kind = 'interaction' AND json_extract(body, '$.record.state') = 'active'))
       AND json_extract(body, '$.record.agent_id') IS NOT NULL;
     ",
+    // 7: each agent's wrap-ups counted per day (UTC), for "My day": how many interactions they
+    // handled and for how long, without reading every wrap-up the cache holds.
+    "
+    CREATE TABLE agent_days (
+        agent_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        handled INTEGER NOT NULL,
+        handle_seconds INTEGER NOT NULL,
+        PRIMARY KEY (agent_id, day)
+    ) WITHOUT ROWID;
+    INSERT INTO agent_days (agent_id, day, handled, handle_seconds)
+    SELECT json_extract(body, '$.record.agent_id'), substr(json_extract(body, '$.record.created_at'), 1, 10),
+           COUNT(*), SUM(json_extract(body, '$.record.handle_seconds'))
+    FROM records WHERE kind = 'wrap_up'
+    GROUP BY 1, 2;
+    ",
 ];
 
 /// The indexes an initial sync drops while it runs and builds once at its end, as the latest

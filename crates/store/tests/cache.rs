@@ -701,3 +701,45 @@ fn an_agents_open_work_follows_offers_and_chats_and_a_thread_reads_in_order() {
         "an ended chat leaves the work list"
     );
 }
+
+#[test]
+fn a_wrap_up_counts_once_in_its_agents_day() {
+    let (_folder, store) = open();
+    let wrap_up = |version: u64| -> Record {
+        serde_json::from_value(serde_json::json!({
+            "kind": "wrap_up",
+            "record": {
+                "id": "wrp_1",
+                "interaction_id": "int_1",
+                "agent_id": AgentId::from_number(1),
+                "disposition": "resolved",
+                "notes": null,
+                "handle_seconds": 240,
+                "created_at": "2026-12-04T10:00:00Z",
+                "version": version
+            }
+        }))
+        .expect("a wrap-up record")
+    };
+    let me = AgentId::from_number(1).to_string();
+    store
+        .apply_page(&[upsert(1, 1, wrap_up(1))], &Cursor("1".to_owned()))
+        .expect("the page applies");
+    store
+        .apply_page(&[upsert(2, 2, wrap_up(2))], &Cursor("2".to_owned()))
+        .expect("a newer version applies");
+    let day = store.agent_day(&me, "2026-12-04").expect("the day reads");
+    assert_eq!(
+        (day.handled, day.handle_seconds),
+        (1, 240),
+        "a wrap-up changed later still counts once"
+    );
+    assert_eq!(
+        store
+            .agent_day(&me, "2026-12-05")
+            .expect("the day reads")
+            .handled,
+        0,
+        "and only on its own day"
+    );
+}

@@ -89,6 +89,8 @@ export const commands = {
 	writesNeedingMe: () => typedError<WriteView[], CommandError>(__TAURI_INVOKE("writes_needing_me")),
 	/**  Carries out the agent's decision about one of those writes. */
 	resolveWrite: (id: string, resolution: Resolution) => typedError<null, CommandError>(__TAURI_INVOKE("resolve_write", { id, resolution })),
+	/**  The agent's day so far and the queues' load now. */
+	myDay: () => typedError<MyDay, CommandError>(__TAURI_INVOKE("my_day")),
 };
 
 /** Events */
@@ -487,6 +489,16 @@ export type Money = {
 	currency: string,
 };
 
+/**  The agent's own day and the queues' load: the top bar's "My day". */
+export type MyDay = {
+	/**  Interactions the agent wrapped up today (UTC). */
+	handled: number,
+	/**  Their average handle time, in seconds; zero before the first. */
+	average_handle_seconds: number,
+	/**  Every queue's load now; empty while the hub cannot be asked. */
+	queues: QueueLoad[],
+};
+
 /**  A note an agent wrote about a customer, optionally during an interaction. */
 export type Note = {
 	id: NoteId,
@@ -581,6 +593,16 @@ export type Priority = "low" | "normal" | "high" | "urgent";
 
 /**  A queue that calls and chats wait in until an agent takes them. */
 export type QueueId = string;
+
+/**  One queue's load, as "My day" shows it. */
+export type QueueLoad = {
+	name: string,
+	/**  Chats and calls waiting for an agent. */
+	waiting: number,
+	longest_wait_seconds: number,
+	/**  Agents who could take work now. */
+	available_agents: number,
+};
 
 /**  What the agent decides about a write. */
 export type Resolution = 

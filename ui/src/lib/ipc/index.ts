@@ -23,9 +23,11 @@ import {
   type ConversationId,
   type WriteView,
   type Resolution,
+  type MyDay,
 } from "./bindings";
 
 export type {
+  MyDay,
   WriteView,
   Resolution,
   WorkList,
@@ -137,6 +139,7 @@ export const ipc = {
   agentState: (): Promise<AgentStateView | null> => unwrap(commands.agentState()),
   workList: (): Promise<WorkList> => unwrap(commands.workList()),
   writesNeedingMe: (): Promise<WriteView[]> => unwrap(commands.writesNeedingMe()),
+  myDay: (): Promise<MyDay> => unwrap(commands.myDay()),
   resolveWrite: (id: string, resolution: Resolution): Promise<null> =>
     unwrap(commands.resolveWrite(id, resolution)),
   acceptOffer: (id: string): Promise<null> => unwrap(commands.acceptOffer(id)),
