@@ -3,22 +3,24 @@
 //!
 //! Layout: [`cli`] parses the command line; [`logging`] writes rolling log files; [`ipc`]
 //! holds the commands, events and error type the web view sees, and generates their
-//! TypeScript bindings.
+//! TypeScript bindings; [`attention`] reaches the agent outside the window (notifications, the
+//! taskbar, the tray).
 
+mod attention;
 mod cli;
 pub mod ipc;
 mod logging;
 
-use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use switchboard_engine::calls::{CallBoard, DeskPhone};
+use switchboard_engine::calls::DeskPhone;
 use switchboard_engine::{Engine, Settings, settings};
 use tauri::Manager;
 use tauri_specta::Event;
 
+use crate::attention::Attention;
 use crate::cli::Cli;
 use crate::ipc::{Calls, CallsChanged, HubStatusChanged, SyncChanged};
 
@@ -68,6 +70,7 @@ pub fn run() -> ExitCode {
             }
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(bindings.invoke_handler())
         .manage(engine.clone())
         .manage(calls.clone())
@@ -86,10 +89,19 @@ pub fn run() -> ExitCode {
                 "switchboard desktop starting"
             );
 
+            let attention = Arc::new(Attention::default());
+            attention::make_tray(app.handle());
             spawn_status_forwarding(app.handle().clone(), engine.clone());
             spawn_sync_forwarding(app.handle().clone(), engine.clone());
+            attention::spawn_offer_alerts(app.handle().clone(), engine.clone(), attention.clone());
             if let Some(phone) = engine.settings().phone.clone() {
-                spawn_phone(app.handle().clone(), phone, calls.clone(), engine.clone());
+                spawn_phone(
+                    app.handle().clone(),
+                    phone,
+                    calls.clone(),
+                    engine.clone(),
+                    attention,
+                );
             }
             Ok(())
         })
@@ -120,6 +132,7 @@ fn spawn_phone(
     settings: switchboard_voice::phone::PhoneSettings,
     calls: Arc<Calls>,
     engine: Arc<Engine>,
+    attention: Arc<Attention>,
 ) {
     tauri::async_runtime::spawn(async move {
         let devices = Arc::new(switchboard_voice::sound_card::SoundCard);
@@ -132,10 +145,9 @@ fn spawn_phone(
         };
         calls.set(phone.clone());
         let mut board = phone.board();
-        let mut alerted = HashSet::new();
         loop {
             let now = board.borrow_and_update().clone();
-            alert(&app, &now, &mut alerted);
+            attention.calls_changed(&app, &now);
             if let Err(error) = CallsChanged(now).emit(&app) {
                 tracing::warn!(%error, "cannot tell the window about a call");
             }
@@ -144,27 +156,6 @@ fn spawn_phone(
             }
         }
     });
-}
-
-/// Draws the agent's eye to a call that starts ringing while the window is not in front (the
-/// taskbar entry asks for attention until the window is raised), and lets go once nothing
-/// rings. `alerted` holds the calls that rang at the last change.
-fn alert(app: &tauri::AppHandle, board: &CallBoard, alerted: &mut HashSet<String>) {
-    let ringing: HashSet<String> = board.ringing().map(|view| view.id.clone()).collect();
-    if let Some(window) = app.get_webview_window("main") {
-        let fresh = ringing.difference(alerted).next().is_some();
-        let attention = if fresh && !window.is_focused().unwrap_or(true) {
-            Some(tauri::UserAttentionType::Critical)
-        } else {
-            None
-        };
-        if (attention.is_some() || (ringing.is_empty() && !alerted.is_empty()))
-            && let Err(error) = window.request_user_attention(attention)
-        {
-            tracing::debug!(%error, "the window could not ask for attention");
-        }
-    }
-    *alerted = ringing;
 }
 
 /// Tells the window whenever the cache's sync changes.

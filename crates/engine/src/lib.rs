@@ -9,6 +9,7 @@
 //! agent's calls, follows their state and writes wrap-ups, through the cache's outbox;
 //! [`writes`] lists the writes the hub did not take and carries out the agent's decisions.
 
+pub mod alerts;
 pub mod cache;
 pub mod calls;
 pub mod connectivity;
