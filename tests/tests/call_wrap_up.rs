@@ -148,6 +148,11 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
         )
         .await?;
         screenshot(&window, "wrapped-up.png").await?;
+        wait::until_async("My day to count the call", APPEAR, || async {
+            let handled: u32 = text(&window, "[data-testid=handled]").await?.parse().ok()?;
+            (handled == handled_before + 1).then_some(())
+        })
+        .await?;
 
         // What the hub holds now, read through its API.
         let (interaction, note) =
@@ -196,6 +201,16 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
             notes.iter().filter(|note| note["body"] == NOTE).count(),
             1,
             "the note reached the hub once"
+        );
+
+        // The wrap-up came back from the hub through the feed by now; it still counts once.
+        let handled: Option<u32> = text(&window, "[data-testid=handled]")
+            .await
+            .and_then(|shown| shown.parse().ok());
+        assert_eq!(
+            handled,
+            Some(handled_before + 1),
+            "the wrap-up counts once in My day, whether written here or pulled from the hub"
         );
         Ok::<(), anyhow::Error>(())
     }

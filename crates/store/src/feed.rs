@@ -33,6 +33,9 @@ pub struct PreparedPage {
     cursor: Cursor,
 }
 
+// Nearly every change of a feed is an upsert, so boxing the large variant would cost an
+// allocation per record to shrink the rare deletes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum PreparedChange {
     Upsert { version: u64, record: Prepared },
