@@ -23,6 +23,7 @@ fn main() {
         "add_note",
         "open_ticket",
         "set_ticket_status",
+        "update_ticket",
         "link_call",
         "wrap_up_call",
         "dispositions",

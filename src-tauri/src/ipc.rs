@@ -13,8 +13,8 @@ use switchboard_engine::work::{AgentStateView, Disposition, MyDay, WorkList};
 use switchboard_engine::writes::{Resolution, WriteView};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
 use switchboard_model::{
-    AgentState, ConversationId, Customer, CustomerId, CustomerSummary, InteractionId, NewNote,
-    NewTicket, Priority, TicketChange, TicketId, TicketStatus,
+    AgentState, ConversationId, Customer, CustomerId, CustomerSummary, InteractionId, NewComment,
+    NewNote, NewTicket, Priority, TicketChange, TicketId, TicketStatus,
 };
 use switchboard_store::{Action, CustomerFile};
 use tauri::State;
@@ -261,7 +261,7 @@ pub async fn add_note(
     Ok(())
 }
 
-/// Opens a ticket for a customer.
+/// Opens a ticket for a customer, with what the customer needs as its first internal comment.
 #[tauri::command]
 #[specta::specta]
 pub async fn open_ticket(
@@ -269,6 +269,7 @@ pub async fn open_ticket(
     customer: CustomerId,
     subject: String,
     priority: Priority,
+    comment: Option<String>,
 ) -> Result<(), CommandError> {
     engine
         .act(Action::OpenTicket(NewTicket {
@@ -277,7 +278,7 @@ pub async fn open_ticket(
             subject,
             priority: Some(priority),
             assignee: None,
-            comment: None,
+            comment: comment.filter(|text| !text.trim().is_empty()),
         }))
         .await?;
     Ok(())
@@ -300,6 +301,45 @@ pub async fn set_ticket_status(
             },
         })
         .await?;
+    Ok(())
+}
+
+/// Changes what the agent changed of a ticket (absent fields stay as they are) and adds an
+/// internal comment; each is its own write, the change first.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_ticket(
+    engine: State<'_, Arc<Engine>>,
+    ticket: TicketId,
+    subject: Option<String>,
+    status: Option<TicketStatus>,
+    priority: Option<Priority>,
+    comment: Option<String>,
+) -> Result<(), CommandError> {
+    if subject.is_some() || status.is_some() || priority.is_some() {
+        engine
+            .act(Action::ChangeTicket {
+                id: ticket.clone(),
+                change: TicketChange {
+                    subject,
+                    status,
+                    priority,
+                    ..TicketChange::default()
+                },
+            })
+            .await?;
+    }
+    if let Some(body) = comment.filter(|text| !text.trim().is_empty()) {
+        engine
+            .act(Action::CommentOnTicket {
+                id: ticket,
+                comment: NewComment {
+                    body,
+                    public: false,
+                },
+            })
+            .await?;
+    }
     Ok(())
 }
 
@@ -478,6 +518,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             add_note,
             open_ticket,
             set_ticket_status,
+            update_ticket,
             link_call,
             wrap_up_call,
             dispositions,

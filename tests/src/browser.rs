@@ -47,6 +47,11 @@ impl Chromium {
         Ok(driver)
     }
 
+    /// The process group id of the driver and every browser it started.
+    pub fn group(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Opens a headless browser session.
     pub async fn session(&self) -> anyhow::Result<Client> {
         let mut capabilities = serde_json::Map::new();

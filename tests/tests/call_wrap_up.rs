@@ -23,10 +23,90 @@ use switchboard_tests::{artifacts_dir, wait};
 mod peers;
 
 const NOTE: &str = "Parcel left with a neighbour at no. 12; customer will collect tonight";
+const FOLLOW_UP: &str = "Confirm the neighbour handed the parcel over";
+const FOLLOW_UP_NEED: &str = "Customer wants written confirmation of the hand-over";
+const FOLLOW_UP_COMMENT: &str = "Customer asked for an answer before 6 pm";
 
 async fn screenshot(window: &Client, name: &str) -> anyhow::Result<()> {
     let png = window.screenshot().await.context("taking a screenshot")?;
     std::fs::write(artifacts_dir("call-wrap-up").join(name), png).context("saving a screenshot")
+}
+
+/// Opens a follow-up ticket from the pane's form, then raises it to urgent with a comment, and
+/// returns its id once the pane shows the change.
+async fn open_and_raise_a_ticket(window: &Client) -> anyhow::Result<String> {
+    click(window, "[data-testid=new-ticket]").await?;
+    type_into(
+        window,
+        "[data-testid=ticket-form] [data-testid=ticket-subject]",
+        FOLLOW_UP,
+    )
+    .await?;
+    window
+        .find(Locator::Css(
+            "[data-testid=ticket-form] [data-testid=ticket-priority]",
+        ))
+        .await?
+        .select_by_value("high")
+        .await?;
+    type_into(
+        window,
+        "[data-testid=ticket-form] [data-testid=ticket-comment]",
+        FOLLOW_UP_NEED,
+    )
+    .await?;
+    click(
+        window,
+        "[data-testid=ticket-form] [data-testid=ticket-save]",
+    )
+    .await?;
+    let id = wait::until_async("the new ticket among the open ones", APPEAR, || async {
+        for row in window
+            .find_all(Locator::Css("[data-testid=open-ticket]"))
+            .await
+            .ok()?
+        {
+            let subject = row
+                .find(Locator::Css(".subject"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            if subject == FOLLOW_UP {
+                return row.attr("data-id").await.ok().flatten();
+            }
+        }
+        None
+    })
+    .await?;
+
+    let row = format!("[data-testid=open-ticket][data-id='{id}']");
+    click(window, &format!("{row} [data-testid=edit-ticket]")).await?;
+    window
+        .find(Locator::Css(&format!(
+            "{row} [data-testid=ticket-priority]"
+        )))
+        .await?
+        .select_by_value("urgent")
+        .await?;
+    type_into(
+        window,
+        &format!("{row} [data-testid=ticket-comment]"),
+        FOLLOW_UP_COMMENT,
+    )
+    .await?;
+    click(window, &format!("{row} [data-testid=ticket-save]")).await?;
+    wait::until_async("the raised priority in the pane", APPEAR, || async {
+        text(
+            window,
+            &format!("{row} [data-testid=ticket-priority-label]"),
+        )
+        .await
+        .filter(|priority| priority == "urgent")
+    })
+    .await?;
+    Ok(id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,6 +185,7 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
                 .filter(|body| body == NOTE)
         })
         .await?;
+        let follow_up = open_and_raise_a_ticket(&window).await?;
 
         click(&window, "[data-testid=hang-up]").await?;
         phone.event("CALL_CLOSED").await?;
@@ -201,6 +282,36 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
             notes.iter().filter(|note| note["body"] == NOTE).count(),
             1,
             "the note reached the hub once"
+        );
+
+        let tickets = feed_records(&hub.url, &token, "ticket").await?;
+        let ticket = tickets
+            .iter()
+            .find(|ticket| ticket["id"] == follow_up.as_str())
+            .with_context(|| format!("the ticket opened in the window, {follow_up}, at the hub"))?;
+        assert_eq!(
+            ticket["subject"], FOLLOW_UP,
+            "the ticket keeps the agent's subject"
+        );
+        assert_eq!(
+            ticket["customer_id"],
+            caller.id.as_str(),
+            "it is the caller's ticket"
+        );
+        assert_eq!(
+            ticket["priority"], "urgent",
+            "the change made after opening it reached the hub after the opening"
+        );
+        let comments: Vec<&str> = ticket["comments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|comment| comment["body"].as_str())
+            .collect();
+        assert_eq!(
+            comments,
+            [FOLLOW_UP_NEED, FOLLOW_UP_COMMENT],
+            "the opening comment and the later one, in the agent's order"
         );
 
         // The wrap-up came back from the hub through the feed by now; it still counts once.

@@ -2,7 +2,8 @@
 //! SQLite and on a private PostgreSQL; `cache` syncs a desk's cache from a hub of a million
 //! customers and times screen pops and type-ahead; `sync` runs the fault simulation over
 //! thousands of seeds and the kill harness hundreds of times; `phone` times the softphone's
-//! answer and measures one call's media CPU. Reports go to `artifacts/bench/`.
+//! answer and measures one call's media CPU; `desk` times the agent window (screen pop into the
+//! DOM, cold start) and weighs it beside Chromium. Reports go to `artifacts/bench/`.
 
 use anyhow::{Context, bail};
 
@@ -15,8 +16,9 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         Some((what, rest)) if what == "cache" => cache(rest),
         Some((what, rest)) if what == "sync" => sync(rest),
         Some((what, rest)) if what == "phone" => phone(rest),
+        Some((what, rest)) if what == "desk" => desk(rest),
         _ => bail!(
-            "usage: cargo xtask bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--customers N]\n       cargo xtask bench cache [--customers N]\n       cargo xtask bench sync [--seeds N] [--kills N]\n       cargo xtask bench phone [--calls N] [--seconds N]"
+            "usage: cargo xtask bench hub [--database sqlite|postgres|both] [--streams N] [--rate N] [--customers N]\n       cargo xtask bench cache [--customers N]\n       cargo xtask bench sync [--seeds N] [--kills N]\n       cargo xtask bench phone [--calls N] [--seconds N]\n       cargo xtask bench desk [--customers N] [--pops N] [--starts N] [--interactions N]"
         ),
     }
 }
@@ -72,6 +74,58 @@ fn phone(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
     std::fs::write(reports.join("phone.json"), format!("{report}\n"))
         .context("saving the report")?;
+    Ok(())
+}
+
+/// The agent window: the release app with a million customers in its cache, under Xvfb and
+/// tauri-driver as the end-to-end tests run it, on a private session bus.
+fn desk(args: &[String]) -> anyhow::Result<()> {
+    install::everything()?;
+    let tauri_driver = install::tauri_driver()?;
+    install::build_ui()?;
+    // One build for the three, so that their shared dependencies compile once.
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "switchboard-hub",
+        "-p",
+        "switchboard-bench",
+        "-p",
+        "switchboard-desktop",
+    ])
+    .run()?;
+    let release = target_dir().join("release");
+    let logs = root().join("artifacts").join("bench").join("desk");
+    std::fs::create_dir_all(&logs).context("creating artifacts/bench/desk")?;
+
+    let program = release.join("switchboard-bench-desk");
+    let mut step = Step::new("dbus-run-session", &["--", &program.to_string_lossy()])
+        .arg("--app")
+        .arg(release.join("switchboard"))
+        .arg("--hub-binary")
+        .arg(release.join("switchboard-hub"))
+        .arg("--ui-dist")
+        .arg(root().join("ui").join("dist"))
+        .arg("--logs")
+        .arg(&logs)
+        .env("SWITCHBOARD_E2E_TAURI_DRIVER", &tauri_driver);
+    for arg in args {
+        step = step.arg(arg);
+    }
+    let (ok, lines) = step.run_tee()?;
+    let report = lines.last().cloned().unwrap_or_default();
+    if !ok || !report.starts_with('{') {
+        bail!(
+            "the desk benchmark failed; its logs are in {}",
+            logs.display()
+        );
+    }
+    std::fs::write(
+        root().join("artifacts").join("bench").join("desk.json"),
+        format!("{report}\n"),
+    )
+    .context("saving the report")?;
     Ok(())
 }
 

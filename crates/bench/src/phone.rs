@@ -21,6 +21,8 @@ use switchboard_voice::audio::{AudioDevices, AudioSink, AudioSource, Silence, To
 use switchboard_voice::call::CallEvent;
 use switchboard_voice::phone::{Phone, PhoneEvent, PhoneSettings};
 
+mod sip;
+
 #[derive(Debug, Parser)]
 struct Options {
     /// Calls placed to time the answer, and again by SIPp.
@@ -135,11 +137,6 @@ async fn sipp_calls(options: &Options) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
-/// The bench client's audio: both laws, sent to the discard port, as the bench plays nothing.
-const OFFER: &str = "v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
-                     t=0 0\r\nm=audio 9 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n\
-                     a=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n";
-
 /// INVITE to 200 OK, timed by a bare SIP client over UDP, one call at a time.
 async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
     let phone = answering_phone().await?;
@@ -150,9 +147,15 @@ async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
     let mut buffer = vec![0u8; 4096];
 
     for call in 0..options.calls {
-        let call_id = format!("bench-{call}@127.0.0.1");
-        let to = format!("<sip:agent@{theirs}>");
-        let invite = request("INVITE", 1, &call_id, call, ours, theirs, &to, Some(OFFER));
+        let dialog = sip::Dialog {
+            call_id: format!("bench-{call}@127.0.0.1"),
+            call,
+            caller: "bench".to_owned(),
+            ours,
+            theirs,
+        };
+        let to = dialog.to();
+        let invite = dialog.request("INVITE", 1, "INVITE", &to, Some(sip::OFFER));
         let sent = Instant::now();
         socket.send_to(invite.as_bytes(), theirs).await?;
 
@@ -163,14 +166,14 @@ async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
                     .await
                     .context("the phone did not answer an INVITE within 5 s")??;
             let text = String::from_utf8_lossy(&buffer[..length]).into_owned();
-            if text.starts_with("SIP/2.0 200") && text.contains("CSeq: 1 INVITE") {
+            if sip::status(&text) == Some(200) && text.contains("CSeq: 1 INVITE") {
                 times.push(sent.elapsed().as_secs_f64() * 1_000.0);
-                break header(&text, "To").context("a 200 without a To header")?;
+                break sip::header(&text, "To").context("a 200 without a To header")?;
             }
         };
-        let ack = request("ACK", 1, &call_id, call, ours, theirs, &to_tagged, None);
+        let ack = dialog.request("ACK", 1, "ACK", &to_tagged, None);
         socket.send_to(ack.as_bytes(), theirs).await?;
-        let bye = request("BYE", 2, &call_id, call, ours, theirs, &to_tagged, None);
+        let bye = dialog.request("BYE", 2, "BYE", &to_tagged, None);
         socket.send_to(bye.as_bytes(), theirs).await?;
         loop {
             let (length, _) =
@@ -178,7 +181,7 @@ async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
                     .await
                     .context("the phone did not answer a BYE within 5 s")??;
             let text = String::from_utf8_lossy(&buffer[..length]);
-            if text.starts_with("SIP/2.0 200") && text.contains("BYE") {
+            if sip::status(&text) == Some(200) && text.contains("BYE") {
                 break;
             }
         }
@@ -193,48 +196,6 @@ async fn answer_time(options: &Options) -> anyhow::Result<serde_json::Value> {
         "p99": at(0.99),
         "max": at(1.0),
     }))
-}
-
-/// A SIP request from the bench's client; `to` is the To header's value.
-#[allow(clippy::too_many_arguments)]
-fn request(
-    method: &str,
-    sequence: u32,
-    call_id: &str,
-    call: usize,
-    ours: std::net::SocketAddr,
-    theirs: std::net::SocketAddr,
-    to: &str,
-    body: Option<&str>,
-) -> String {
-    let body = body.unwrap_or_default();
-    let content_type = if body.is_empty() {
-        ""
-    } else {
-        "Content-Type: application/sdp\r\n"
-    };
-    format!(
-        "{method} sip:agent@{theirs} SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {ours};branch=z9hG4bK-{call}-{method}-{sequence};rport\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:bench@{ours}>;tag=bench{call}\r\n\
-         To: {to}\r\n\
-         Call-ID: {call_id}\r\n\
-         CSeq: {sequence} {method}\r\n\
-         Contact: <sip:bench@{ours}>\r\n\
-         {content_type}Content-Length: {length}\r\n\r\n{body}",
-        length = body.len(),
-    )
-}
-
-/// The value of the header `name` in a SIP message's text.
-fn header(text: &str, name: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_owned())
-    })
 }
 
 /// The response times (ms) in SIPp's `*_rtt.csv` files: `date_ms;response_time_ms;rtd_no`.

@@ -128,6 +128,16 @@ impl DeskCache {
         .map_err(|error| EngineError::Cache(format!("the cache's opening failed: {error}")))??;
 
         let store = Arc::new(store);
+
+        // The first calls after a start should not wait for the disk: read the screen-pop
+        // index in beside the sync, on a connection of its own.
+        let warming = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = warming.warm_screen_pops() {
+                tracing::warn!(%error, "the screen-pop index could not be read ahead");
+            }
+        });
+
         let sync = Arc::new(SyncEngine::new(
             Arc::clone(&store),
             client,

@@ -56,10 +56,15 @@ export const commands = {
 	 *  once and reaches the hub when it can.
 	 */
 	addNote: (customer: CustomerId, interaction: InteractionId | null, body: string) => typedError<null, CommandError>(__TAURI_INVOKE("add_note", { customer, interaction, body })),
-	/**  Opens a ticket for a customer. */
-	openTicket: (customer: CustomerId, subject: string, priority: Priority) => typedError<null, CommandError>(__TAURI_INVOKE("open_ticket", { customer, subject, priority })),
+	/**  Opens a ticket for a customer, with what the customer needs as its first internal comment. */
+	openTicket: (customer: CustomerId, subject: string, priority: Priority, comment: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("open_ticket", { customer, subject, priority, comment })),
 	/**  Moves a ticket to another status (solving it, say). */
 	setTicketStatus: (ticket: TicketId, status: TicketStatus) => typedError<null, CommandError>(__TAURI_INVOKE("set_ticket_status", { ticket, status })),
+	/**
+	 *  Changes what the agent changed of a ticket (absent fields stay as they are) and adds an
+	 *  internal comment; each is its own write, the change first.
+	 */
+	updateTicket: (ticket: TicketId, subject: string | null, status: TicketStatus | null, priority: Priority | null, comment: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("update_ticket", { ticket, subject, status, priority, comment })),
 	/**  Says whom a call is about, when its number pointed at several customers or none. */
 	linkCall: (id: string, customer: CustomerId) => typedError<null, CommandError>(__TAURI_INVOKE("link_call", { id, customer })),
 	/**

@@ -25,6 +25,7 @@ import {
   type Resolution,
   type MyDay,
 } from "./bindings";
+import type { TicketEdit } from "../tickets";
 
 export type {
   MyDay,
@@ -132,10 +133,18 @@ export const ipc = {
   customerFile: (id: CustomerId): Promise<CustomerFile> => unwrap(commands.customerFile(id)),
   addNote: (customer: CustomerId, interaction: InteractionId | null, body: string): Promise<null> =>
     unwrap(commands.addNote(customer, interaction, body)),
-  openTicket: (customer: CustomerId, subject: string, priority: Priority): Promise<null> =>
-    unwrap(commands.openTicket(customer, subject, priority)),
+  openTicket: (
+    customer: CustomerId,
+    subject: string,
+    priority: Priority,
+    comment: string | null,
+  ): Promise<null> => unwrap(commands.openTicket(customer, subject, priority, comment)),
   setTicketStatus: (ticket: TicketId, status: TicketStatus): Promise<null> =>
     unwrap(commands.setTicketStatus(ticket, status)),
+  updateTicket: (ticket: TicketId, edit: TicketEdit): Promise<null> =>
+    unwrap(
+      commands.updateTicket(ticket, edit.subject, edit.status, edit.priority, edit.comment),
+    ),
   agentState: (): Promise<AgentStateView | null> => unwrap(commands.agentState()),
   workList: (): Promise<WorkList> => unwrap(commands.workList()),
   writesNeedingMe: (): Promise<WriteView[]> => unwrap(commands.writesNeedingMe()),
