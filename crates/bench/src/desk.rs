@@ -37,9 +37,9 @@ use switchboard_model::{Change, Cursor, Customer, CustomerId, Identity, Identity
 use switchboard_store::Store;
 use switchboard_tests::browser::Chromium;
 use switchboard_tests::display::VirtualDisplay;
-use switchboard_tests::driver::{Driver, find_descendant, tree_memory};
+use switchboard_tests::driver::{Driver, find_descendant};
 use switchboard_tests::hub::Hub;
-use switchboard_tests::page::{APPEAR, click, until_attribute};
+use switchboard_tests::page::{APPEAR, click, text, until_attribute};
 use switchboard_tests::wait;
 use tokio::net::UdpSocket;
 
@@ -121,9 +121,10 @@ async fn main() -> anyhow::Result<()> {
     driver.write_settings(&format!("[phone]\nlisten = \"{sip_address}\"\n"))?;
 
     // The first start fills the cache from the hub, as a new desk would.
+    progress("first start: signing in and syncing from the hub");
     let window = driver.session(&options.app).await?;
     sign_in(&window).await?;
-    let _ = window.close().await;
+    close(&driver, window).await?;
 
     let cache_path = driver
         .home
@@ -131,6 +132,10 @@ async fn main() -> anyhow::Result<()> {
         .join("data")
         .join("switchboard")
         .join("cache.db");
+    progress(&format!(
+        "adding {} customers to the cache",
+        options.customers
+    ));
     let filling = Instant::now();
     let callers = tokio::task::spawn_blocking({
         let path = cache_path.clone();
@@ -141,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
     .await??;
     let fill_seconds = filling.elapsed().as_secs_f64();
 
+    progress("cold starts");
     let cold_starts = cold_starts(&driver, &options.app, options.starts).await?;
 
     // The measured start: sign in over the full cache, then take calls.
@@ -148,15 +154,18 @@ async fn main() -> anyhow::Result<()> {
     let signing_in = Instant::now();
     sign_in(&window).await?;
     let sign_in_to_synced = signing_in.elapsed().as_secs_f64() * 1_000.0;
+    progress("screen pops");
     window.execute(POP_OBSERVER, vec![]).await?;
     let pops = screen_pops(&window, sip_address, &callers).await?;
     let rest = rest_lookups(&hub, &agent_token, options.pops).await?;
 
+    progress("opening chats");
     let open = open_chats(&window, &hub, &agent_token, options.interactions).await?;
     let app = find_descendant(driver.group(), "switchboard")
         .context("the app's process among the driver's")?;
-    let app_memory = tree_memory(app);
+    let app_memory = memory_of(app);
 
+    progress("the same UI in Chromium");
     let chromium = chromium_memory(&window, &options, open).await?;
     let _ = window.close().await;
     let _ = hub.stop();
@@ -172,17 +181,33 @@ async fn main() -> anyhow::Result<()> {
         "sign_in_to_synced_ms": sign_in_to_synced,
         "memory_with_open_chats": {
             "chats": open,
-            "app": {
-                "processes": app_memory.processes,
-                "pss_mib": app_memory.pss_kib as f64 / 1024.0,
-                "rss_mib": app_memory.rss_kib as f64 / 1024.0,
-            },
+            "app": app_memory,
             "headless_chromium": chromium,
         },
     });
     let line = serde_json::to_string(&report)?;
     std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes())?;
     Ok(())
+}
+
+/// Says what the bench is doing, on standard error; the report alone goes to standard output.
+fn progress(step: &str) {
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("bench desk: {step}\n").as_bytes(),
+    );
+}
+
+/// Ends a WebDriver session and waits until the app has exited, so that the next launch is a
+/// first instance rather than one that hands over to the closing one and quits.
+async fn close(driver: &Driver, window: Client) -> anyhow::Result<()> {
+    let _ = window.close().await;
+    wait::until_async("the app to exit", APPEAR, || async {
+        find_descendant(driver.group(), "switchboard")
+            .is_none()
+            .then_some(())
+    })
+    .await
 }
 
 /// Creates, as the demo admin, the agent the bench signs in as, on every queue and able to
@@ -250,13 +275,20 @@ async fn sign_in(window: &Client) -> anyhow::Result<()> {
         .await?;
     login.clear().await?;
     login.send_keys(LOGIN).await?;
-    window
+    // A demo hub's login fills both fields; replace both.
+    let password = window
         .find(Locator::Css("[data-testid=sign-in-password]"))
-        .await?
-        .send_keys(PASSWORD)
         .await?;
+    password.clear().await?;
+    password.send_keys(PASSWORD).await?;
     submit.click().await.context("pressing Sign in")?;
-    until_attribute(window, "[data-testid=sync-status]", "data-state", "synced").await
+    let synced = until_attribute(window, "[data-testid=sync-status]", "data-state", "synced").await;
+    if synced.is_err()
+        && let Some(refusal) = text(window, "[data-testid=sign-in-error]").await
+    {
+        bail!("the window did not sign in: {refusal}");
+    }
+    synced
 }
 
 /// The sign-in button once the form accepts input: the hub answered and the button is enabled.
@@ -385,7 +417,7 @@ async fn cold_starts(driver: &Driver, app: &Path, starts: usize) -> anyhow::Resu
         {
             from_process.push(ready_at - started_at);
         }
-        let _ = window.close().await;
+        close(driver, window).await?;
     }
     Ok(json!({
         "starts": starts,
@@ -671,15 +703,101 @@ async fn chromium_memory(
     .await?;
     click(&page, "[data-testid=chat-tab]").await?;
 
-    let browser = find_descendant(chromium.group(), "chromium")
+    // Debian starts the browser through a wrapper script, so its process name varies; it is
+    // chromedriver's only child.
+    let browser = *descendants(chromium.group())
+        .first()
         .context("Chromium's process under chromedriver")?;
-    let memory = tree_memory(browser);
+    let memory = memory_of(browser);
     let _ = page.close().await;
-    Ok(json!({
-        "processes": memory.processes,
-        "pss_mib": memory.pss_kib as f64 / 1024.0,
-        "rss_mib": memory.rss_kib as f64 / 1024.0,
-    }))
+    Ok(memory)
+}
+
+/// Every process below `root` (not `root` itself), children found from any of their
+/// parents' threads.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Fields resume after the command name's last ')': state, then the parent's pid.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, ppid)| *ppid == parent)
+                .map(|(pid, _)| *pid),
+        );
+        index += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Memory of `root` and every process below it: totals, and each process's share split into
+/// anonymous memory and mapped files (the cache's memory-mapped pages are file pages, which
+/// the system can drop and read again).
+fn memory_of(root: u32) -> Value {
+    let mut pids = vec![root];
+    pids.extend(descendants(root));
+    let mut parts = Vec::new();
+    let mut totals = [0u64; 4];
+    for pid in pids {
+        let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
+            continue;
+        };
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let field = |key: &str| {
+            rollup
+                .lines()
+                .find_map(|line| line.strip_prefix(key))
+                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let values = [
+            field("Pss:"),
+            field("Pss_Anon:"),
+            field("Pss_File:"),
+            field("Rss:"),
+        ];
+        for (total, value) in totals.iter_mut().zip(values) {
+            *total += value;
+        }
+        parts.push(json!({
+            "process": name.trim(),
+            "pss_mib": mib(values[0]),
+            "pss_anon_mib": mib(values[1]),
+            "pss_file_mib": mib(values[2]),
+        }));
+    }
+    json!({
+        "processes": parts.len(),
+        "pss_mib": mib(totals[0]),
+        "pss_anon_mib": mib(totals[1]),
+        "pss_file_mib": mib(totals[2]),
+        "rss_mib": mib(totals[3]),
+        "each": parts,
+    })
+}
+
+fn mib(kib: u64) -> f64 {
+    (kib as f64 / 1024.0 * 10.0).round() / 10.0
 }
 
 /// Stands in for Tauri's bridge in a plain browser: commands go to `/invoke`, events are
