@@ -33,6 +33,7 @@ fn main() {
         "accept_offer",
         "decline_offer",
         "send_message",
+        "typing",
         "end_interaction",
         "wrap_up_chat",
         "writes_needing_me",

@@ -14,7 +14,7 @@ use switchboard_engine::writes::{Resolution, WriteView};
 use switchboard_engine::{Engine, EngineError, ErrorCode, HubStatus};
 use switchboard_model::{
     AgentState, ConversationId, Customer, CustomerId, CustomerSummary, InteractionId, NewComment,
-    NewNote, NewTicket, Priority, TicketChange, TicketId, TicketStatus,
+    NewNote, NewTicket, Priority, TicketChange, TicketId, TicketStatus, Typing,
 };
 use switchboard_store::{Action, CustomerFile};
 use tauri::State;
@@ -45,6 +45,11 @@ pub struct HubStatusChanged(pub HubStatus);
 /// `None` while nobody is signed in.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct SyncChanged(pub Option<SyncView>);
+
+/// Sent whenever a customer types in one of the agent's chats (again every few seconds while
+/// they go on); the window shows it for a few seconds after the last.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct TypingHeard(pub Typing);
 
 /// The cache's sync now; the window asks at start, then follows [`SyncChanged`].
 #[tauri::command]
@@ -441,6 +446,17 @@ pub async fn send_message(
     Ok(engine.send_message(interaction, body).await?)
 }
 
+/// Tells the customer the agent is typing in one of their chats; the window sends it at most
+/// every few seconds while the agent types. Not kept when the hub cannot take it.
+#[tauri::command]
+#[specta::specta]
+pub async fn typing(
+    engine: State<'_, Arc<Engine>>,
+    interaction: InteractionId,
+) -> Result<(), CommandError> {
+    Ok(engine.typing(interaction.as_str()).await?)
+}
+
 /// Ends a chat or routed call the agent holds.
 #[tauri::command]
 #[specta::specta]
@@ -528,13 +544,19 @@ pub fn builder() -> Builder<tauri::Wry> {
             accept_offer,
             decline_offer,
             send_message,
+            typing,
             end_interaction,
             wrap_up_chat,
             writes_needing_me,
             resolve_write,
             my_day
         ])
-        .events(collect_events![HubStatusChanged, CallsChanged, SyncChanged])
+        .events(collect_events![
+            HubStatusChanged,
+            CallsChanged,
+            SyncChanged,
+            TypingHeard
+        ])
 }
 
 /// Where the committed bindings live.

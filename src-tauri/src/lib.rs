@@ -22,7 +22,7 @@ use tauri_specta::Event;
 
 use crate::attention::Attention;
 use crate::cli::Cli;
-use crate::ipc::{Calls, CallsChanged, HubStatusChanged, SyncChanged};
+use crate::ipc::{Calls, CallsChanged, HubStatusChanged, SyncChanged, TypingHeard};
 
 /// The identifier the app is installed under; it names its data, config and log folders.
 pub const APP_IDENTIFIER: &str = "app.switchboard.desktop";
@@ -93,6 +93,7 @@ pub fn run() -> ExitCode {
             attention::make_tray(app.handle());
             spawn_status_forwarding(app.handle().clone(), engine.clone());
             spawn_sync_forwarding(app.handle().clone(), engine.clone());
+            spawn_typing_forwarding(app.handle().clone(), engine.clone());
             attention::spawn_offer_alerts(app.handle().clone(), engine.clone(), attention.clone());
             if let Some(phone) = engine.settings().phone.clone() {
                 spawn_phone(
@@ -166,6 +167,24 @@ fn spawn_sync_forwarding(app: tauri::AppHandle, engine: Arc<Engine>) {
             let view = changes.borrow_and_update().clone();
             if let Err(error) = SyncChanged(view).emit(&app) {
                 tracing::warn!(%error, "cannot tell the window about the cache's sync");
+            }
+        }
+    });
+}
+
+/// Tells the window whenever a customer types in one of the agent's chats.
+fn spawn_typing_forwarding(app: tauri::AppHandle, engine: Arc<Engine>) {
+    tauri::async_runtime::spawn(async move {
+        let mut heard = engine.typing_heard();
+        loop {
+            match heard.recv().await {
+                Ok(typing) => {
+                    if let Err(error) = TypingHeard(typing).emit(&app) {
+                        tracing::warn!(%error, "cannot tell the window a customer types");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
     });

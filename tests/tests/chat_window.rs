@@ -1,6 +1,7 @@
 //! A chat that moves to a call, in the real window: a seeded customer writes from the web chat
 //! page (headless Chromium); the agent, available, is offered the chat in the window, accepts
-//! it and reads the message; the reply reaches the page; hostile messages from the page show as
+//! it and reads the message; each side sees the other typing; the reply reaches the page;
+//! hostile messages from the page show as
 //! text and run nothing; then the agent calls the customer from the chat (through kamailio, to
 //! a baresip registered as the customer's number), and the call joins the chat's conversation:
 //! the hub holds both in one, and the pane's timeline shows both.
@@ -196,7 +197,28 @@ async fn a_web_chat_is_answered_in_the_window_and_continues_as_a_call() -> anyho
         })
         .await?;
 
+        // Each side sees the other type: the customer starts a line on the page…
+        let line = page.find(Locator::Id("line")).await?;
+        line.send_keys("I also wanted to ask").await?;
+        let typing = wait::until_async("the customer typing, in the window", APPEAR, || async {
+            text(&window, "[data-testid=customer-typing]").await
+        })
+        .await?;
+        assert_eq!(
+            typing,
+            format!("{} is typing…", customer.name),
+            "the window names who is typing"
+        );
+        line.clear().await?;
+
+        // …and the agent's first keystrokes reach the page before the reply does.
         type_into(&window, "[data-testid=chat-composer]", REPLY).await?;
+        wait::until_async("the agent typing, on the page", APPEAR, || async {
+            text(&page, "#typing")
+                .await
+                .filter(|shown| shown.ends_with("is typing…"))
+        })
+        .await?;
         click(&window, "[data-testid=chat-send]").await?;
         wait::until_async("the agent's reply on the page", APPEAR, || async {
             text(&page, "#messages li[data-from=agent]")
@@ -215,9 +237,10 @@ async fn a_web_chat_is_answered_in_the_window_and_continues_as_a_call() -> anyho
                 .filter(|said| HOSTILE.iter().all(|line| said.iter().any(|s| s == line)))
         })
         .await?;
-        assert!(
-            shown.len() > HOSTILE.len(),
-            "the first message and every hostile one: {shown:?}"
+        assert_eq!(
+            shown[shown.len() - HOSTILE.len()..],
+            HOSTILE[..],
+            "the customer's lines, sent within a second or two, stand in the order they were sent"
         );
         let made = window
             .find_all(Locator::Css(
@@ -245,6 +268,20 @@ async fn a_web_chat_is_answered_in_the_window_and_continues_as_a_call() -> anyho
         phone.event("CALL_CLOSED").await?;
         until_attribute(&window, "[data-testid=call]", "data-stage", "ended").await?;
         click(&window, "[data-testid=wrap-up-submit]").await?;
+        // The calls bar closes once the call is wrapped up, which moves what is below it; the
+        // chat's own wrap-up is pressed after that, where it then stands.
+        wait::until_async(
+            "the wrapped-up call to leave the calls bar",
+            APPEAR,
+            || async {
+                window
+                    .find_all(Locator::Css("[data-testid=call]"))
+                    .await
+                    .ok()
+                    .filter(Vec::is_empty)
+            },
+        )
+        .await?;
         click(&window, "[data-testid=chat-wrap-up-submit]").await?;
         wait::until_async("the chat to leave the work list", APPEAR, || async {
             window

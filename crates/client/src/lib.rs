@@ -386,8 +386,25 @@ impl HubClient {
 
     /// `POST /v1/offers/{id}/decline`: passes the offer on to the next agent.
     pub async fn decline_offer(&self, offer: &str) -> Result<(), ClientError> {
-        let path = format!("v1/offers/{}/decline", percent_encode_segment(offer));
-        let url = self.url(&path, &[])?;
+        self.post_no_answer(&format!(
+            "v1/offers/{}/decline",
+            percent_encode_segment(offer)
+        ))
+        .await
+    }
+
+    /// `POST /v1/interactions/{id}/typing`: tells the customer's page the agent is typing.
+    pub async fn typing(&self, interaction: &str) -> Result<(), ClientError> {
+        self.post_no_answer(&format!(
+            "v1/interactions/{}/typing",
+            percent_encode_segment(interaction)
+        ))
+        .await
+    }
+
+    /// A `POST` without a body whose success carries no answer either.
+    async fn post_no_answer(&self, path: &str) -> Result<(), ClientError> {
+        let url = self.url(path, &[])?;
         let request = self.authorised(self.http.post(url.clone()));
         let response = self.execute(url.clone(), request).await?;
         if response.status().is_success() {

@@ -10,13 +10,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use switchboard_client::HubClient;
-use switchboard_model::{Customer, CustomerId, CustomerSummary, IdentityKind, Message, Record};
+use switchboard_model::{
+    Customer, CustomerId, CustomerSummary, IdentityKind, Message, Record, Typing,
+};
 use switchboard_store::feed::Origin;
 use switchboard_store::{
     Action, Actor, AgentDay, CustomerFile, OpState, OpenWork, Store, StoreError,
 };
 use switchboard_sync::{SyncConfig, SyncEngine, SyncStatus, SystemClock};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::EngineError;
 use crate::writes::{Resolution, WriteView, view_of};
@@ -153,6 +155,11 @@ impl DeskCache {
     /// The sync engine's status now and every change after.
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.sync.status()
+    }
+
+    /// Customers typing in the agent's chats, as the live stream hears them.
+    pub fn typing(&self) -> broadcast::Receiver<Typing> {
+        self.sync.typing()
     }
 
     /// Customer `id` as the cache holds them; `None` when it does not, or while the first

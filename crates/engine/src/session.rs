@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use switchboard_client::{ClientError, HubClient};
 use switchboard_model::{
-    AgentId, Customer, CustomerId, CustomerSummary, DemoLogin, HealthStatus, Record, Role,
+    AgentId, Customer, CustomerId, CustomerSummary, DemoLogin, HealthStatus, Record, Role, Typing,
 };
 use switchboard_store::{Action, Actor, CustomerFile};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::cache::{DeskCache, SyncView};
 use crate::connectivity::{ConnectivityTracker, Outcome};
@@ -17,6 +17,9 @@ use crate::{Connectivity, EngineError, Settings, SettingsSource};
 
 /// The most customers the list shows at once; the search narrows it.
 pub const CUSTOMER_LIST_LIMIT: u32 = 200;
+
+/// Typing signals a slow window may fall behind by before it skips some.
+const TYPING_BUFFER: usize = 64;
 
 /// What the window shows about the hub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +64,8 @@ pub struct Engine {
     sync: watch::Sender<Option<SyncView>>,
     /// The agent's chats as last shown, and the ones that ended since and wait for a wrap-up.
     pub(crate) chats: Mutex<crate::work::ChatMemory>,
+    /// Customers typing in the agent's chats, heard through whichever cache is open.
+    typing: broadcast::Sender<Typing>,
 }
 
 impl Engine {
@@ -85,6 +90,7 @@ impl Engine {
             cache: Mutex::new(None),
             sync: watch::channel(None).0,
             chats: Mutex::new(crate::work::ChatMemory::default()),
+            typing: broadcast::channel(TYPING_BUFFER).0,
         })
     }
 
@@ -229,9 +235,30 @@ impl Engine {
                 }
             }
         });
+        // Typing heard through this cache's stream reaches whoever listens to the engine,
+        // until the cache closes (its sync engine, and with it the signals, end then).
+        let mut heard = cache.typing();
+        let typing = self.typing.clone();
+        tokio::spawn(async move {
+            loop {
+                match heard.recv().await {
+                    Ok(signal) => {
+                        let _ = typing.send(signal);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+
         if let Ok(mut current) = self.cache.lock() {
             *current = Some(cache);
         }
+    }
+
+    /// Customers typing in the agent's chats from now on, across sign-ins.
+    pub fn typing_heard(&self) -> broadcast::Receiver<Typing> {
+        self.typing.subscribe()
     }
 
     fn close_cache(&self) {

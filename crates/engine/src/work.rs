@@ -414,6 +414,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Tells the customer's page the agent is typing in chat `interaction`. Worth showing only
+    /// now, so it is not kept for later: offline, it is simply not sent.
+    pub async fn typing(&self, interaction: &str) -> Result<(), EngineError> {
+        let sent = self.client().typing(interaction).await;
+        self.observed(sent)?;
+        Ok(())
+    }
+
     /// Ends a chat or a routed call the agent holds; a chat then waits for its wrap-up.
     pub async fn end_interaction(&self, interaction: &str) -> Result<(), EngineError> {
         let ended = self.client().end_interaction(interaction).await;

@@ -166,3 +166,43 @@ pub fn now_rfc3339() -> String {
         .and_then(|now| now.format(&Rfc3339).ok())
         .unwrap_or_default()
 }
+
+/// The current time as RFC 3339 to the millisecond, always with three digits, for chat
+/// messages: a chat's lines are ordered by when they were sent, and a customer pasting several
+/// lines sends them within one second. The fixed width keeps the text in time order.
+pub fn now_rfc3339_millis() -> String {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .ok()
+        .and_then(|whole| whole.format(&Rfc3339).ok())
+        .map(|whole| {
+            let seconds = whole.trim_end_matches('Z');
+            format!("{seconds}.{:03}Z", now.millisecond())
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_times_have_fixed_width_milliseconds_and_sort_as_text() {
+        let first = now_rfc3339_millis();
+        let parsed = OffsetDateTime::parse(&first, &Rfc3339);
+        assert!(
+            parsed.is_ok(),
+            "{first} must be RFC 3339 that readers accept"
+        );
+        assert_eq!(
+            first.len(),
+            "2026-12-04T22:35:01.123Z".len(),
+            "{first} must always carry three digits, or text order would not be time order"
+        );
+        let later = now_rfc3339_millis();
+        assert!(
+            later >= first,
+            "a later message's time ({later}) must not sort before an earlier one ({first})"
+        );
+    }
+}

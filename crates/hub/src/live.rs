@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use switchboard_model::{Change, TenantId};
+use switchboard_model::{AgentId, Change, TenantId, Typing};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::db::records::Bell;
@@ -40,6 +40,10 @@ const COALESCE: Duration = Duration::from_millis(20);
 /// The most changes one write to a stream carries.
 const BATCH: usize = 256;
 
+/// Typing signals waiting for slow streams; a stream that falls further behind skips some,
+/// which costs nothing, since a later signal says the same.
+const TYPING_BUFFER: usize = 256;
+
 /// One change on its way to live streams, with its server-sent-event frame encoded once for
 /// every agent stream that carries it: with thousands of streams, encoding per stream would
 /// cost more than everything else the hub does.
@@ -65,6 +69,18 @@ pub struct Live {
     db: Database,
     tenants: Mutex<HashMap<TenantId, TenantFanOut>>,
     catching_up: tokio::sync::Semaphore,
+    /// Typing signals of every tenant; each stream keeps those meant for it.
+    typing: broadcast::Sender<Arc<TypingSignal>>,
+}
+
+/// Someone typing, with whom it is for.
+#[derive(Debug)]
+pub struct TypingSignal {
+    pub tenant: TenantId,
+    /// The agent who holds the chat, whose desk shows the customer typing; none while the
+    /// chat waits for one.
+    pub holder: Option<AgentId>,
+    pub typing: Typing,
 }
 
 #[derive(Debug)]
@@ -81,12 +97,27 @@ impl Live {
             db: db.clone(),
             tenants: Mutex::new(HashMap::new()),
             catching_up: tokio::sync::Semaphore::new(CATCHING_UP),
+            typing: broadcast::channel(TYPING_BUFFER).0,
         });
         if db.backend() == Backend::Postgres {
             tokio::spawn(listen(db.clone()));
         }
         tokio::spawn(Arc::clone(&live).pump(db.bell().subscribe()));
         live
+    }
+
+    /// Tells the streams open on this hub that someone in `tenant` types. A signal that finds
+    /// no stream is dropped: typing is worth showing only while it happens.
+    // FIXME(typing-fanout): signals stay in this process, so with several hubs behind a load
+    // balancer a desk hears only the chats whose page talks to its own hub; PostgreSQL's
+    // NOTIFY, which already carries the feed's bell, could carry them across.
+    pub fn typing(&self, signal: TypingSignal) {
+        let _ = self.typing.send(Arc::new(signal));
+    }
+
+    /// Every typing signal from now on, of every tenant.
+    pub fn typing_signals(&self) -> broadcast::Receiver<Arc<TypingSignal>> {
+        self.typing.subscribe()
     }
 
     /// A receiver of `tenant`'s changes from now on, each with its sequence number.

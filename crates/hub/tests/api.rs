@@ -450,6 +450,60 @@ impl Events {
     }
 }
 
+impl Events {
+    /// Every event block up to and including the first that holds `text`. Waits at most 20
+    /// seconds.
+    async fn blocks_until(&mut self, text: &str) -> anyhow::Result<Vec<String>> {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            let mut blocks = Vec::new();
+            loop {
+                if let Some(end) = self.buffer.find("\n\n") {
+                    let block: String = self.buffer.drain(..end + 2).collect();
+                    let last = block.contains(text);
+                    blocks.push(block);
+                    if last {
+                        return Ok(blocks);
+                    }
+                    continue;
+                }
+                let chunk = self.response.chunk().await?.context("the stream ended")?;
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .with_context(|| format!("no event with {text:?} came within 20 s"))?
+    }
+
+    /// The next event named `typing`, as its data; changes before it are skipped. Waits at
+    /// most 20 seconds.
+    async fn next_typing(&mut self) -> anyhow::Result<Value> {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if let Some(end) = self.buffer.find("\n\n") {
+                    let block: String = self.buffer.drain(..end + 2).collect();
+                    if block.lines().any(|line| line.trim() == "event: typing") {
+                        let data: String = block
+                            .lines()
+                            .filter_map(|line| line.strip_prefix("data:"))
+                            .map(str::trim_start)
+                            .collect();
+                        ensure!(
+                            !block.lines().any(|line| line.starts_with("id:")),
+                            "a typing signal carries no id, so a reconnect does not skip to it"
+                        );
+                        return Ok(serde_json::from_str(&data)?);
+                    }
+                    continue;
+                }
+                let chunk = self.response.chunk().await?.context("the stream ended")?;
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .context("no typing signal came within 20 s")?
+    }
+}
+
 type Scenario = fn(&World) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + '_>>;
 
 /// Every scenario, by name; each runs on each database.
@@ -498,6 +552,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("a_desk_logs_its_own_call_and_wraps_it_up", |w| {
         Box::pin(call_log(w))
     }),
+    (
+        "typing_passes_live_between_the_customer_and_the_agent",
+        |w| Box::pin(typing(w)),
+    ),
 ];
 
 /// Polls `probe` until it yields a value; bounded so that a routing bug fails the test.
@@ -752,6 +810,94 @@ async fn chat_routing(w: &World) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn typing(w: &World) -> anyhow::Result<()> {
+    let (chat_token, interaction) = w
+        .start_chat("Robin Example", "robin@example.org", "Hello?")
+        .await?;
+    w.set_state(&w.maya, &w.maya_id, "available").await?;
+    let offer = w.offer_for(&w.maya).await?;
+    let accept = format!(
+        "/v1/offers/{}/accept",
+        offer["id"].as_str().context("an id")?
+    );
+    let accepted = w
+        .call(Method::POST, &accept, Some(&w.maya), &[], None)
+        .await?;
+    ensure!(accepted.status == 200, "{accepted:?}");
+    let conversation = accepted.body["conversation_id"].clone();
+
+    // Everyone listens before anyone types: typing is not replayed to a late stream.
+    let tomas = w.sign_in("tomas@demo.example.com").await?;
+    let mut agent_events = Events::open(w, &w.maya, None).await?;
+    let mut bystander_events = Events::open(w, &tomas, None).await?;
+    let mut page_events = Events::open_at(w, "/v1/chat/events", &chat_token, None).await?;
+
+    let typed = w
+        .call(
+            Method::POST,
+            "/v1/chat/typing",
+            Some(&chat_token),
+            &[],
+            None,
+        )
+        .await?;
+    ensure!(typed.status == 204, "{typed:?}");
+    let heard = agent_events.next_typing().await?;
+    ensure!(
+        heard
+            == json!({
+                "conversation_id": conversation,
+                "interaction_id": interaction,
+                "party": "customer",
+            }),
+        "the agent hears the customer typing in that chat: {heard}"
+    );
+
+    // Another agent's stream carries the customer's next message but not the typing before it.
+    let said = w
+        .post(
+            "/v1/chat/messages",
+            &chat_token,
+            &[],
+            json!({"body": "Still there?"}),
+        )
+        .await?;
+    ensure!(said.status == 201, "{said:?}");
+    let blocks = bystander_events.blocks_until("Still there?").await?;
+    ensure!(
+        !blocks.iter().any(|block| block.contains("event: typing")),
+        "only the agent who holds the chat hears the customer type: {blocks:?}"
+    );
+
+    let path = format!("/v1/interactions/{interaction}/typing");
+    let typed = w
+        .call(Method::POST, &path, Some(&w.maya), &[], None)
+        .await?;
+    ensure!(typed.status == 204, "{typed:?}");
+    let heard = page_events.next_typing().await?;
+    ensure!(
+        heard["party"] == "agent" && heard["conversation_id"] == conversation,
+        "the customer's page hears the agent typing: {heard}"
+    );
+
+    let other = w.call(Method::POST, &path, Some(&tomas), &[], None).await?;
+    ensure!(
+        other.status == 403,
+        "only the agent who holds the chat types in it: {other:?}"
+    );
+    let unknown = w
+        .call(
+            Method::POST,
+            "/v1/interactions/int_nothing/typing",
+            Some(&w.maya),
+            &[],
+            None,
+        )
+        .await?;
+    ensure!(unknown.status == 404, "{unknown:?}");
+    Ok(())
+}
+
 async fn offer_expiry(w: &World) -> anyhow::Result<()> {
     // Offers in the demo wait 20 s; the queues' wait is cut to one second for the test.
     let tenant = demo_tenant();
@@ -903,9 +1049,14 @@ async fn tokens_required(w: &World) -> anyhow::Result<()> {
         (Method::POST, "/v1/offers/ofr_1/accept".to_owned()),
         (Method::POST, "/v1/offers/ofr_1/decline".to_owned()),
         (Method::POST, format!("/v1/interactions/{}/end", w.a_chat)),
+        (
+            Method::POST,
+            format!("/v1/interactions/{}/typing", w.a_chat),
+        ),
         // The chat page's routes take a chat token; an agent's token is not one either.
         (Method::POST, "/v1/chat/messages".to_owned()),
         (Method::POST, "/v1/chat/end".to_owned()),
+        (Method::POST, "/v1/chat/typing".to_owned()),
         (Method::GET, "/v1/chat/status".to_owned()),
         (Method::GET, "/v1/chat/events".to_owned()),
     ];

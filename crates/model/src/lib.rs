@@ -20,6 +20,7 @@ mod page;
 mod routing;
 mod session;
 mod ticket;
+mod typing;
 mod write;
 
 pub use agent::{Agent, AgentState, Capacity, Queue, Role, Tenant};
@@ -41,6 +42,7 @@ pub use page::{Cursor, Page};
 pub use routing::{Offer, OfferState, QueueStats, WaitingInteraction};
 pub use session::{LoginAnswer, LoginRequest, Me};
 pub use ticket::{Author, Priority, Ticket, TicketComment, TicketStatus};
+pub use typing::{TYPING_REPEAT_SECONDS, TYPING_SHOWN_FOR_SECONDS, Typing, TypingParty};
 pub use write::{
     CallLog, NewComment, NewMessage, NewNote, NewTicket, NewWrapUp, NoteChange, StateChange,
     TicketChange,

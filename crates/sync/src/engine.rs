@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use switchboard_client::{ClientError, WriteRequest};
-use switchboard_model::{Change, ChangePage, Cursor};
+use switchboard_model::{Change, ChangePage, Cursor, Typing};
 use switchboard_store::feed::PreparedPage;
 use switchboard_store::{Operation, Outcome, Store, StoreError};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinSet;
 
 use crate::answer::{Verdict, Wait, judge};
@@ -140,7 +140,12 @@ pub struct SyncEngine<H: Hub> {
     inner: Mutex<Inner>,
     status: watch::Sender<SyncStatus>,
     wake: Notify,
+    typing: broadcast::Sender<Typing>,
 }
+
+/// Typing signals a slow listener may fall behind by before it skips some (a later signal
+/// says the same).
+const TYPING_BUFFER: usize = 64;
 
 impl<H: Hub> SyncEngine<H> {
     pub fn new(store: Arc<Store>, hub: H, config: SyncConfig, clock: Arc<dyn Clock>) -> Self {
@@ -158,6 +163,7 @@ impl<H: Hub> SyncEngine<H> {
             inner: Mutex::new(Inner::default()),
             status,
             wake: Notify::new(),
+            typing: broadcast::channel(TYPING_BUFFER).0,
         }
     }
 
@@ -169,6 +175,12 @@ impl<H: Hub> SyncEngine<H> {
     /// The status as it changes, for the window.
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.status.subscribe()
+    }
+
+    /// Customers typing in chats, as the live stream hears them from now on. They are not
+    /// part of the feed: a stream that is down hears none, and none are kept.
+    pub fn typing(&self) -> broadcast::Receiver<Typing> {
+        self.typing.subscribe()
     }
 
     /// Says that the outbox has a new row, so that the push loop sends it now.
@@ -316,6 +328,13 @@ impl<H: Hub> SyncEngine<H> {
 
             let mut changes = Vec::new();
             for event in parser.push(&chunk) {
+                if event.event == "typing" {
+                    // A signal the desk cannot read is not worth ending the stream for.
+                    if let Ok(typing) = serde_json::from_str::<Typing>(&event.data) {
+                        let _ = self.typing.send(typing);
+                    }
+                    continue;
+                }
                 if event.event != "change" {
                     continue;
                 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_model::{
     Author, Change, Channel, Conversation, ConversationId, Customer, CustomerId, Direction,
     Identity, IdentityKind, Interaction, InteractionId, InteractionState, Message, MessageId,
-    Record, RecordKind, TenantId,
+    Record, RecordKind, TenantId, Typing, TypingParty,
 };
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -35,8 +35,8 @@ use super::error::{ApiError, ErrorBody};
 use super::write::{json_body, require_text};
 use crate::db::chat::ChatSession;
 use crate::db::records::Expect;
-use crate::live::LiveChange;
-use crate::{HubState, now_rfc3339, now_unix, routing};
+use crate::live::{LiveChange, TypingSignal};
+use crate::{HubState, now_rfc3339, now_rfc3339_millis, now_unix, routing};
 
 /// How long a chat page's token works: long enough for any chat, short enough not to linger.
 const CHAT_LIFETIME_SECONDS: i64 = 12 * 60 * 60;
@@ -268,7 +268,7 @@ pub async fn start(
         conversation_id: conversation.id.clone(),
         author: Author::Customer(customer.clone()),
         body: message,
-        sent_at: now,
+        sent_at: now_rfc3339_millis(),
     };
 
     let started_seq = state.db.last_seq(&tenant).await?;
@@ -306,6 +306,46 @@ pub async fn start(
             interaction_id: interaction.id,
         }),
     ))
+}
+
+/// Says the customer is typing; the agent who holds the chat sees it for a few seconds. The
+/// page sends it again every few seconds while the customer goes on typing.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/typing",
+    tag = "chat",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Passed on to the agents' streams"),
+        (status = 401, description = "No valid chat token", body = ErrorBody),
+    )
+)]
+pub async fn typing(
+    State(state): State<HubState>,
+    Chatter(session): Chatter,
+) -> Result<StatusCode, ApiError> {
+    // Only the agent who holds the chat hears it, so the signal says who that is.
+    let holder = match state
+        .db
+        .record(&session.tenant, session.interaction.as_str())
+        .await?
+    {
+        Some(stored) => match stored.record {
+            Record::Interaction(interaction) if interaction.state.is_open() => interaction.agent_id,
+            _ => None,
+        },
+        None => None,
+    };
+    state.live.typing(TypingSignal {
+        tenant: session.tenant.clone(),
+        holder,
+        typing: Typing {
+            conversation_id: session.conversation.clone(),
+            interaction_id: session.interaction.clone(),
+            party: TypingParty::Customer,
+        },
+    });
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Sends the customer's next message.
@@ -347,7 +387,7 @@ pub async fn send(
         conversation_id: session.conversation.clone(),
         author: Author::Customer(session.customer.clone()),
         body: text,
-        sent_at: now_rfc3339(),
+        sent_at: now_rfc3339_millis(),
     };
     let id = message.id.to_string();
     state
@@ -474,6 +514,7 @@ pub async fn events(
 
     // Agents' names are looked up once per stream, not once per message.
     let (out, events) = mpsc::channel::<Event>(64);
+    let out_for_typing = out.clone();
     let db = state.db.clone();
     let tenant = session.tenant.clone();
     tokio::spawn(async move {
@@ -555,6 +596,35 @@ pub async fn events(
             if out.send(event).await.is_err() {
                 return;
             }
+        }
+    });
+
+    // The agent typing in this conversation, between the records.
+    let mut signals = state.live.typing_signals();
+    let typing_out = out_for_typing;
+    let (tenant, conversation) = (session.tenant.clone(), session.conversation.clone());
+    tokio::spawn(async move {
+        loop {
+            let signal = tokio::select! {
+                signal = signals.recv() => signal,
+                () = typing_out.closed() => return,
+            };
+            let signal = match signal {
+                Ok(signal) => signal,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            if signal.tenant != tenant
+                || signal.typing.party != TypingParty::Agent
+                || signal.typing.conversation_id != conversation
+            {
+                continue;
+            }
+            let event = Event::default()
+                .event("typing")
+                .json_data(&signal.typing)
+                .unwrap_or_else(|_| Event::default().comment("unencodable event"));
+            let _ = typing_out.try_send(event);
         }
     });
 

@@ -17,7 +17,7 @@ use super::write::{
     require_text, required_if_match,
 };
 use crate::db::records::Expect;
-use crate::{HubState, now_rfc3339};
+use crate::{HubState, now_rfc3339, now_rfc3339_millis};
 
 const MAX_NOTE: usize = 20_000;
 const MAX_MESSAGE: usize = 4_000;
@@ -189,7 +189,7 @@ pub async fn create_message(
         conversation_id: interaction.conversation_id,
         author: Author::Agent(caller.agent().clone()),
         body: text,
-        sent_at: now_rfc3339(),
+        sent_at: now_rfc3339_millis(),
     };
     let outcome = state
         .db

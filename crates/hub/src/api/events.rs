@@ -13,8 +13,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use switchboard_model::{Change, Record};
-use tokio::sync::{mpsc, watch};
+use switchboard_model::{Change, Record, TypingParty};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use super::auth::Caller;
 use super::changes::parse_cursor;
@@ -39,7 +39,9 @@ pub struct EventsParams {
 }
 
 /// Streams the tenant's changes as they commit, as `text/event-stream`. Each event is named
-/// `change`, its data a change as in `/v1/changes`, its id the change's cursor.
+/// `change`, its data a change as in `/v1/changes`, its id the change's cursor. Events named
+/// `typing` (a `Typing`, customers typing in chats) come between them without an id: they
+/// are not part of the feed and a reconnect does not replay them.
 #[utoipa::path(
     get,
     path = "/v1/events",
@@ -97,16 +99,54 @@ pub async fn stream(
         tracing::debug!(%agent, "event stream closed");
     });
 
-    Ok(event_stream(receiver, state.closing.subscribe(), |live| {
-        live.frame.clone()
-    }))
+    // Customers typing in chats, for the agent who holds each; supervisors hear them all.
+    let (typing_sender, typing) = mpsc::channel(TYPING_BUFFER);
+    let mut signals = state.live.typing_signals();
+    let tenant = caller.tenant().clone();
+    let agent = caller.agent().clone();
+    tokio::spawn(async move {
+        loop {
+            let signal = tokio::select! {
+                signal = signals.recv() => signal,
+                () = typing_sender.closed() => return,
+            };
+            let signal = match signal {
+                Ok(signal) => signal,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let for_us = signal.tenant == tenant
+                && signal.typing.party == TypingParty::Customer
+                && (supervises || signal.holder.as_ref() == Some(&agent));
+            if !for_us {
+                continue;
+            }
+            let Ok(data) = serde_json::to_string(&signal.typing) else {
+                continue;
+            };
+            // A stream too slow to take it skips it; the next signal says the same.
+            let _ = typing_sender.try_send(Bytes::from(format!("event: typing\ndata: {data}\n\n")));
+        }
+    });
+
+    Ok(event_stream(
+        receiver,
+        typing,
+        state.closing.subscribe(),
+        |live| live.frame.clone(),
+    ))
 }
 
-/// A `text/event-stream` response of the frames `encode` makes of what `events` delivers.
-/// Each batch goes out in one write, and a comment keeps a quiet stream alive.
-/// The stream ends when the hub shuts down, so that a stop is not held up by open streams.
+/// Typing frames waiting for a slow stream before newer ones are skipped.
+const TYPING_BUFFER: usize = 16;
+
+/// A `text/event-stream` response of the frames `encode` makes of what `events` delivers,
+/// with the ready-made `signals` frames between them. Each batch goes out in one write, and a
+/// comment keeps a quiet stream alive. The stream ends when the hub shuts down, so that a stop
+/// is not held up by open streams.
 pub fn event_stream(
     mut events: mpsc::Receiver<Vec<Arc<LiveChange>>>,
+    mut signals: mpsc::Receiver<Bytes>,
     mut closing: watch::Receiver<bool>,
     encode: impl Fn(&LiveChange) -> Bytes + Send + 'static,
 ) -> Response {
@@ -114,6 +154,12 @@ pub fn event_stream(
         loop {
             let first = tokio::select! {
                 next = events.recv() => next,
+                Some(frame) = signals.recv() => {
+                    if out.send(Ok(frame)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 () = async {
                     let _ = closing.wait_for(|closing| *closing).await;
                 } => return,

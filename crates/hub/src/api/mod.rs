@@ -50,8 +50,8 @@ use crate::HubState;
         conversation::create_note, conversation::update_note, conversation::create_message,
         conversation::create_wrap_up, calls::log,
         agents::list, agents::queues, agents::set_state, agents::create,
-        routing::mine, routing::accept, routing::decline, routing::end, routing::stats,
-        chat::start, chat::send, chat::end, chat::status, chat::events,
+        routing::mine, routing::accept, routing::decline, routing::end, routing::typing, routing::stats,
+        chat::start, chat::send, chat::end, chat::typing, chat::status, chat::events,
     ),
     components(schemas(ErrorBody, ConflictBody)),
     modifiers(&BearerScheme),
@@ -115,9 +115,11 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/offers/{id}/accept", post(routing::accept))
         .route("/v1/offers/{id}/decline", post(routing::decline))
         .route("/v1/interactions/{id}/end", post(routing::end))
+        .route("/v1/interactions/{id}/typing", post(routing::typing))
         .route("/v1/chat/sessions", post(chat::start))
         .route("/v1/chat/messages", post(chat::send))
         .route("/v1/chat/end", post(chat::end))
+        .route("/v1/chat/typing", post(chat::typing))
         .route("/v1/chat/status", get(chat::status))
         .route("/v1/chat/events", get(chat::events))
         .route("/chat", get(chat::page))

@@ -4,10 +4,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use switchboard_model::{Interaction, Offer, OfferState, QueueStats, Record, RecordKind};
+use switchboard_model::{
+    Interaction, Offer, OfferState, QueueStats, Record, RecordKind, Typing, TypingParty,
+};
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
+use crate::live::TypingSignal;
 use crate::{HubState, routing};
 
 /// The offers waiting for the signed-in agent's answer, for a desktop that just started.
@@ -115,6 +118,55 @@ pub async fn end(
         caller.require_supervisor("end another agent's interaction")?;
     }
     Ok(Json(routing::end(&state.db, caller.tenant(), &id).await?))
+}
+
+/// Says the agent is typing in a chat they hold; the customer's page shows it for a few
+/// seconds. The desk sends it again every few seconds while the agent goes on typing.
+#[utoipa::path(
+    post,
+    path = "/v1/interactions/{id}/typing",
+    tag = "routing",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The chat's interaction")),
+    responses(
+        (status = 204, description = "Passed on to the customer's page"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Another agent holds this chat", body = ErrorBody),
+        (status = 404, description = "No such interaction", body = ErrorBody),
+    )
+)]
+pub async fn typing(
+    State(state): State<HubState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let Some(stored) = state.db.record(caller.tenant(), &id).await? else {
+        return Err(ApiError::NotFound {
+            what: "interaction",
+            id,
+        });
+    };
+    let Record::Interaction(interaction) = stored.record else {
+        return Err(ApiError::NotFound {
+            what: "interaction",
+            id,
+        });
+    };
+    if interaction.agent_id.as_ref() != Some(caller.agent()) {
+        return Err(ApiError::Forbidden(
+            "another agent holds this chat; only they can type in it".to_owned(),
+        ));
+    }
+    state.live.typing(TypingSignal {
+        tenant: caller.tenant().clone(),
+        holder: Some(caller.agent().clone()),
+        typing: Typing {
+            conversation_id: interaction.conversation_id,
+            interaction_id: interaction.id,
+            party: TypingParty::Agent,
+        },
+    });
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Every queue's load now: how many wait, the longest wait, who could take work, and the line.

@@ -2,7 +2,20 @@
 // chat's events over a streamed fetch (so that the token travels in a header, never in a URL).
 "use strict";
 
-const state = { token: null, lastEventId: null, seen: new Set(), ended: false };
+const state = {
+  token: null,
+  lastEventId: null,
+  seen: new Set(),
+  ended: false,
+  agentName: null,
+  typingShown: null,
+  toldTypingAt: 0,
+};
+
+// The hub's typing rules: a signal shows for six seconds; each side repeats its own at most
+// every three while it types.
+const TYPING_SHOWN_FOR_MS = 6000;
+const TYPING_REPEAT_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -53,14 +66,28 @@ function setStatus(text) {
   $("status").textContent = text;
 }
 
+function showAgentTyping() {
+  $("typing").textContent = `${state.agentName || "The agent"} is typing…`;
+  clearTimeout(state.typingShown);
+  state.typingShown = setTimeout(hideAgentTyping, TYPING_SHOWN_FOR_MS);
+}
+
+function hideAgentTyping() {
+  clearTimeout(state.typingShown);
+  $("typing").textContent = "";
+}
+
 function onEvent(event) {
   if (event.type === "message") {
+    if (event.from === "agent") hideAgentTyping();
     addMessage(event);
   } else if (event.type === "state") {
     if (event.state === "connected") {
+      state.agentName = event.agent_name || null;
       setStatus(`${event.agent_name || "An agent"} has joined the chat.`);
     } else if (event.state === "ended") {
       state.ended = true;
+      hideAgentTyping();
       setStatus("The chat has ended. Thank you.");
       $("reply").hidden = true;
     }
@@ -87,13 +114,16 @@ async function follow() {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           let id = null;
+          let name = "message";
           let data = "";
           for (const line of block.split("\n")) {
             if (line.startsWith("id:")) id = line.slice(3).trim();
+            else if (line.startsWith("event:")) name = line.slice(6).trim();
             else if (line.startsWith("data:")) data += line.slice(5).trimStart();
           }
           if (id) state.lastEventId = id;
-          if (data) onEvent(JSON.parse(data));
+          if (name === "typing") showAgentTyping();
+          else if (data) onEvent(JSON.parse(data));
         }
       }
     } catch (error) {
@@ -153,10 +183,22 @@ $("reply").addEventListener("submit", async (event) => {
   try {
     await call("POST", "/v1/chat/messages", { body: line.value });
     line.value = "";
+    // The next keystroke starts a new message, which the agent hears of at once.
+    state.toldTypingAt = 0;
     showProblem("");
   } catch (error) {
     showProblem(error.message);
   }
+});
+
+// The agent hears that the customer types, at the first keystroke and then every few seconds.
+$("line").addEventListener("input", () => {
+  const now = Date.now();
+  if (!state.token || state.ended || now - state.toldTypingAt < TYPING_REPEAT_MS) return;
+  state.toldTypingAt = now;
+  call("POST", "/v1/chat/typing").catch(() => {
+    // Typing is worth showing only now; a lost signal is not retried.
+  });
 });
 
 $("line").addEventListener("keydown", (event) => {

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use crate::db::records::Expect;
 use crate::db::{Database, DbError};
-use crate::{now_rfc3339, routing};
+use crate::{now_rfc3339, now_rfc3339_millis, routing};
 
 /// How often the simulation looks around.
 const TICK: Duration = Duration::from_secs(1);
@@ -280,7 +280,7 @@ impl Life {
                     conversation_id: caller.conversation.clone(),
                     author: Author::Customer(caller.customer.clone()),
                     body,
-                    sent_at: now_rfc3339(),
+                    sent_at: now_rfc3339_millis(),
                 };
                 self.db
                     .put_records(&self.tenant, &[Record::Message(message)])
@@ -365,7 +365,7 @@ impl Life {
                     conversation_id: conversation.id.clone(),
                     author: Author::Customer(customer.id.clone()),
                     body: fill(script.opening, &facts),
-                    sent_at: now,
+                    sent_at: now_rfc3339_millis(),
                 }),
                 Expect::Absent,
             ));

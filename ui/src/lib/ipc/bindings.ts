@@ -86,6 +86,11 @@ export const commands = {
 	declineOffer: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("decline_offer", { id })),
 	/**  Sends a message into one of the agent's chats. */
 	sendMessage: (interaction: InteractionId, body: string) => typedError<null, CommandError>(__TAURI_INVOKE("send_message", { interaction, body })),
+	/**
+	 *  Tells the customer the agent is typing in one of their chats; the window sends it at most
+	 *  every few seconds while the agent types. Not kept when the hub cannot take it.
+	 */
+	typing: (interaction: InteractionId) => typedError<null, CommandError>(__TAURI_INVOKE("typing", { interaction })),
 	/**  Ends a chat or routed call the agent holds. */
 	endInteraction: (id: string) => typedError<null, CommandError>(__TAURI_INVOKE("end_interaction", { id })),
 	/**  Wraps a chat up (ending it first if it still goes on). */
@@ -103,6 +108,7 @@ export const events = {
 	callsChanged: makeEvent<CallsChanged, CallsChanged>("calls-changed"),
 	hubStatusChanged: makeEvent<HubStatusChanged, HubStatusChanged>("hub-status-changed"),
 	syncChanged: makeEvent<SyncChanged, SyncChanged>("sync-changed"),
+	typingHeard: makeEvent<TypingHeard, TypingHeard>("typing-heard"),
 };
 
 /* Types */
@@ -739,6 +745,22 @@ export type TransactionKind = "payment" | "refund";
 
 /**  Whether the money actually moved. */
 export type TransactionStatus = "pending" | "succeeded" | "failed";
+
+/**  One side of a chat typing now: the `typing` event of the hub's event streams. */
+export type Typing = {
+	conversation_id: ConversationId,
+	interaction_id: InteractionId,
+	party: TypingParty,
+};
+
+/**
+ *  Sent whenever a customer types in one of the agent's chats (again every few seconds while
+ *  they go on); the window shows it for a few seconds after the last.
+ */
+export type TypingHeard = Typing;
+
+/**  Which side of a chat is typing. */
+export type TypingParty = "customer" | "agent";
 
 /**
  *  The agent's work list: offers to answer, chats going on or waiting for a wrap-up, and calls

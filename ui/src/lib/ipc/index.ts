@@ -19,6 +19,7 @@ import {
   type SyncView,
   type TicketId,
   type TicketStatus,
+  type Typing,
   type WorkList,
   type ConversationId,
   type WriteView,
@@ -108,6 +109,10 @@ export const ipc = {
   /** Calls `handler` with every change of the cache's sync; resolves to a stop function. */
   onSync: (handler: (sync: SyncView | null) => void): Promise<() => void> =>
     events.syncChanged.listen((event) => handler(event.payload)),
+  /** Calls `handler` whenever a customer types in one of the agent's chats. */
+  onTyping: (handler: (typing: Typing) => void): Promise<() => void> =>
+    events.typingHeard.listen((event) => handler(event.payload)),
+  typing: (interaction: InteractionId): Promise<null> => unwrap(commands.typing(interaction)),
 
   callBoard: (): Promise<CallBoard> => commands.callBoard(),
   answerCall: (id: string): Promise<null> => unwrap(commands.answerCall(id)),
