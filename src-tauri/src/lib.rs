@@ -18,7 +18,6 @@ use clap::Parser;
 use switchboard_engine::calls::DeskPhone;
 use switchboard_engine::{Engine, Settings, settings};
 use tauri::Manager;
-use tauri::webview::{PageLoadEvent, PageLoadPayload};
 use tauri_specta::Event;
 
 use crate::attention::Attention;
@@ -73,7 +72,6 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(bindings.invoke_handler())
-        .on_page_load(lean_web_view)
         .manage(engine.clone())
         .manage(calls.clone())
         .setup(move |app| {
@@ -127,42 +125,6 @@ pub fn run() -> ExitCode {
         }
     });
     ExitCode::SUCCESS
-}
-
-/// Keeps the web view's memory down: the window is one page of forms and lists, which needs
-/// neither WebKit's browser caches (pages to go back to, resources to reuse) nor GPU
-/// compositing, whose buffers cost far more memory than they save time here. Applied once the
-/// page has loaded: changed while WebKit still starts its web process, they can stall it.
-fn lean_web_view<R: tauri::Runtime>(webview: &tauri::Webview<R>, page: &PageLoadPayload<'_>) {
-    if page.event() != PageLoadEvent::Finished {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let webview = webview.clone();
-        // From another thread, so that the event loop applies it when it runs, not inside
-        // the page-load callback it is running now.
-        tauri::async_runtime::spawn(async move {
-            let applied = webview.with_webview(|webview| {
-                use webkit2gtk::{
-                    CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
-                };
-                let view = webview.inner();
-                if let Some(settings) = WebViewExt::settings(&view) {
-                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-                    settings.set_enable_page_cache(false);
-                }
-                if let Some(context) = view.context() {
-                    context.set_cache_model(CacheModel::DocumentViewer);
-                }
-            });
-            if let Err(error) = applied {
-                tracing::warn!(%error, "the web view's memory settings were not applied");
-            }
-        });
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = webview;
 }
 
 /// Starts the desk's phone on the headset and tells the window whenever its calls change.
