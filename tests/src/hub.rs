@@ -63,27 +63,19 @@ impl Hub {
     /// Signs in with the login a demo hub advertises in its health answer, and returns the
     /// bearer token.
     pub async fn sign_in_as_demo_agent(&self) -> anyhow::Result<String> {
-        let http = reqwest::Client::new();
-        let health: serde_json::Value = http
+        let health: serde_json::Value = reqwest::Client::new()
             .get(format!("{}/v1/health", self.url))
             .send()
             .await?
             .json()
             .await?;
         let demo = &health["demo_login"];
-        let answer: serde_json::Value = http
-            .post(format!("{}/v1/auth/login", self.url))
-            .json(&serde_json::json!({"login": demo["login"], "password": demo["password"]}))
-            .send()
-            .await?
-            .error_for_status()
-            .context("the demo login is accepted")?
-            .json()
-            .await?;
-        answer["token"]
-            .as_str()
-            .map(str::to_owned)
-            .context("a login answers with a token")
+        log_in(
+            &self.url,
+            demo["login"].as_str().unwrap_or_default(),
+            demo["password"].as_str().unwrap_or_default(),
+        )
+        .await
     }
 
     /// Stops the hub with SIGTERM, as an admin would, and waits until it has exited; returns
@@ -104,6 +96,23 @@ impl Drop for Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Signs in to the hub at `hub` as `login` and returns the bearer token.
+pub async fn log_in(hub: &str, login: &str, password: &str) -> anyhow::Result<String> {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{hub}/v1/auth/login"))
+        .json(&serde_json::json!({"login": login, "password": password}))
+        .send()
+        .await?
+        .error_for_status()
+        .with_context(|| format!("signing in as {login}"))?
+        .json()
+        .await?;
+    answer["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("a login answers with a token")
 }
 
 /// Starts the hub at `program` in demo mode on `data`, listening on `listen`, and returns the

@@ -89,6 +89,20 @@ pub async fn until_attribute(
     .await
 }
 
+/// Waits until the calls bar is empty: every call wrapped up (or gone) and the bar closed,
+/// which moves what stands below it.
+pub async fn until_no_calls(window: &Client) -> anyhow::Result<()> {
+    wait::until_async("the calls bar to empty", APPEAR, || async {
+        window
+            .find_all(Locator::Css("[data-testid=call]"))
+            .await
+            .ok()
+            .filter(Vec::is_empty)
+            .map(drop)
+    })
+    .await
+}
+
 /// Signs the window in with the login a demo hub offers (filled in by the window once the
 /// hub answers), and waits until the cache is filled and synced.
 pub async fn sign_in_with_demo_login(window: &Client) -> anyhow::Result<()> {

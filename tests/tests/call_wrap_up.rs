@@ -14,7 +14,7 @@ use switchboard_tests::driver::{Driver, app_binary};
 use switchboard_tests::hub::Hub;
 use switchboard_tests::page::{
     APPEAR, click, customer_with_open_ticket, feed_records, hub_json, sign_in_with_demo_login,
-    text, type_into, until_attribute,
+    text, type_into, until_attribute, until_no_calls,
 };
 use switchboard_tests::{artifacts_dir, wait};
 
@@ -209,18 +209,7 @@ async fn a_customer_calls_the_agent_answers_notes_hangs_up_and_wraps_up() -> any
             .await?;
         screenshot(&window, "wrap-up.png").await?;
         click(&window, "[data-testid=wrap-up-submit]").await?;
-        wait::until_async(
-            "the wrapped-up call to leave the calls bar",
-            APPEAR,
-            || async {
-                window
-                    .find_all(Locator::Css("[data-testid=call]"))
-                    .await
-                    .ok()
-                    .filter(Vec::is_empty)
-            },
-        )
-        .await?;
+        until_no_calls(&window).await?;
         until_attribute(
             &window,
             "[data-testid=agent-state]",

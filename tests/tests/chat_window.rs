@@ -17,6 +17,7 @@ use switchboard_tests::driver::{Driver, app_binary};
 use switchboard_tests::hub::Hub;
 use switchboard_tests::page::{
     APPEAR, click, hub_json, sign_in_with_demo_login, text, texts, type_into, until_attribute,
+    until_no_calls,
 };
 use switchboard_tests::{artifacts_dir, wait};
 
@@ -270,18 +271,7 @@ async fn a_web_chat_is_answered_in_the_window_and_continues_as_a_call() -> anyho
         click(&window, "[data-testid=wrap-up-submit]").await?;
         // The calls bar closes once the call is wrapped up, which moves what is below it; the
         // chat's own wrap-up is pressed after that, where it then stands.
-        wait::until_async(
-            "the wrapped-up call to leave the calls bar",
-            APPEAR,
-            || async {
-                window
-                    .find_all(Locator::Css("[data-testid=call]"))
-                    .await
-                    .ok()
-                    .filter(Vec::is_empty)
-            },
-        )
-        .await?;
+        until_no_calls(&window).await?;
         click(&window, "[data-testid=chat-wrap-up-submit]").await?;
         wait::until_async("the chat to leave the work list", APPEAR, || async {
             window

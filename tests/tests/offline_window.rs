@@ -93,7 +93,7 @@ async fn the_agent_works_through_an_outage_and_every_write_arrives_once() -> any
         click(
             &window,
             &format!(
-                "[data-testid=open-ticket][data-id='{}'] button",
+                "[data-testid=open-ticket][data-id='{}'] [data-testid=solve-ticket]",
                 customer.ticket_id
             ),
         )

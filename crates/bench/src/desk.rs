@@ -38,8 +38,8 @@ use switchboard_store::Store;
 use switchboard_tests::browser::Chromium;
 use switchboard_tests::display::VirtualDisplay;
 use switchboard_tests::driver::{Driver, find_descendant};
-use switchboard_tests::hub::Hub;
-use switchboard_tests::page::{APPEAR, click, text, until_attribute};
+use switchboard_tests::hub::{Hub, log_in};
+use switchboard_tests::page::{APPEAR, click, feed_records, text, until_attribute};
 use switchboard_tests::wait;
 use tokio::net::UdpSocket;
 
@@ -214,7 +214,7 @@ async fn close(driver: &Driver, window: Client) -> anyhow::Result<()> {
 /// hold `chats` chats at once; returns that agent's own token.
 async fn create_bench_agent(hub: &Hub, chats: usize) -> anyhow::Result<String> {
     let http = reqwest::Client::new();
-    let admin = log_in(&http, &hub.url, "sam@demo.example.com", "switchboard-demo").await?;
+    let admin = log_in(&hub.url, "sam@demo.example.com", "switchboard-demo").await?;
     let queues: Value = http
         .get(format!("{}/v1/queues", hub.url))
         .bearer_auth(&admin)
@@ -243,28 +243,7 @@ async fn create_bench_agent(hub: &Hub, chats: usize) -> anyhow::Result<String> {
         .await?
         .error_for_status()
         .context("creating the bench's agent")?;
-    log_in(&http, &hub.url, LOGIN, PASSWORD).await
-}
-
-async fn log_in(
-    http: &reqwest::Client,
-    hub: &str,
-    login: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let answer: Value = http
-        .post(format!("{hub}/v1/auth/login"))
-        .json(&json!({"login": login, "password": password}))
-        .send()
-        .await?
-        .error_for_status()
-        .with_context(|| format!("signing in as {login}"))?
-        .json()
-        .await?;
-    answer["token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("a login answers with a token")
+    log_in(&hub.url, LOGIN, PASSWORD).await
 }
 
 /// Signs the window in as the bench's agent and waits until its cache is synced.
@@ -516,38 +495,18 @@ async fn screen_pops(
 /// Times the hub's answer to "who has this number" for numbers its customers have.
 async fn rest_lookups(hub: &Hub, token: &str, count: usize) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
-    let mut numbers = Vec::new();
-    let mut cursor: Option<String> = None;
-    while numbers.len() < count {
-        let mut url = format!("{}/v1/changes?limit=1000", hub.url);
-        if let Some(after) = &cursor {
-            url.push_str(&format!("&after={after}"));
-        }
-        let page: Value = http
-            .get(&url)
-            .bearer_auth(token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        for change in page["changes"].as_array().into_iter().flatten() {
-            let record = &change["record"];
-            if record["kind"] == "customer" {
-                let phone = record["record"]["identities"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|identity| identity["kind"] == "phone")
-                    .and_then(|identity| identity["value"].as_str());
-                numbers.extend(phone.map(str::to_owned));
-            }
-        }
-        if page["has_more"] != true {
-            break;
-        }
-        cursor = page["cursor"].as_str().map(str::to_owned);
-    }
+    let numbers: Vec<String> = feed_records(&hub.url, token, "customer")
+        .await?
+        .iter()
+        .filter_map(|customer| {
+            customer["identities"]
+                .as_array()?
+                .iter()
+                .find(|identity| identity["kind"] == "phone")?["value"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
     if numbers.is_empty() {
         bail!("the hub's feed holds no customer with a phone number");
     }

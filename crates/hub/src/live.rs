@@ -115,9 +115,31 @@ impl Live {
         let _ = self.typing.send(Arc::new(signal));
     }
 
-    /// Every typing signal from now on, of every tenant.
-    pub fn typing_signals(&self) -> broadcast::Receiver<Arc<TypingSignal>> {
-        self.typing.subscribe()
+    /// Passes the typing signals from now on that `pick` makes something of to `out`, until
+    /// `out` closes. A stream too slow to take one skips it: the next says the same.
+    pub fn forward_typing<T: Send + 'static>(
+        &self,
+        out: mpsc::Sender<T>,
+        pick: impl Fn(&TypingSignal) -> Option<T> + Send + 'static,
+    ) {
+        let mut signals = self.typing.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let signal = tokio::select! {
+                    signal = signals.recv() => signal,
+                    () = out.closed() => return,
+                };
+                match signal {
+                    Ok(signal) => {
+                        if let Some(item) = pick(&signal) {
+                            let _ = out.try_send(item);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
     }
 
     /// A receiver of `tenant`'s changes from now on, each with its sequence number.

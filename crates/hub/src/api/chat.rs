@@ -600,32 +600,17 @@ pub async fn events(
     });
 
     // The agent typing in this conversation, between the records.
-    let mut signals = state.live.typing_signals();
-    let typing_out = out_for_typing;
     let (tenant, conversation) = (session.tenant.clone(), session.conversation.clone());
-    tokio::spawn(async move {
-        loop {
-            let signal = tokio::select! {
-                signal = signals.recv() => signal,
-                () = typing_out.closed() => return,
-            };
-            let signal = match signal {
-                Ok(signal) => signal,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            };
-            if signal.tenant != tenant
-                || signal.typing.party != TypingParty::Agent
-                || signal.typing.conversation_id != conversation
-            {
-                continue;
-            }
-            let event = Event::default()
+    state.live.forward_typing(out_for_typing, move |signal| {
+        let for_us = signal.tenant == tenant
+            && signal.typing.party == TypingParty::Agent
+            && signal.typing.conversation_id == conversation;
+        for_us.then(|| {
+            Event::default()
                 .event("typing")
                 .json_data(&signal.typing)
-                .unwrap_or_else(|_| Event::default().comment("unencodable event"));
-            let _ = typing_out.try_send(event);
-        }
+                .unwrap_or_else(|_| Event::default().comment("unencodable event"))
+        })
     });
 
     // The stream ends when the hub stops, so that open chats do not hold the stop up.

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_model::{Change, Record, TypingParty};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use super::auth::Caller;
 use super::changes::parse_cursor;
@@ -101,32 +101,16 @@ pub async fn stream(
 
     // Customers typing in chats, for the agent who holds each; supervisors hear them all.
     let (typing_sender, typing) = mpsc::channel(TYPING_BUFFER);
-    let mut signals = state.live.typing_signals();
     let tenant = caller.tenant().clone();
     let agent = caller.agent().clone();
-    tokio::spawn(async move {
-        loop {
-            let signal = tokio::select! {
-                signal = signals.recv() => signal,
-                () = typing_sender.closed() => return,
-            };
-            let signal = match signal {
-                Ok(signal) => signal,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            let for_us = signal.tenant == tenant
-                && signal.typing.party == TypingParty::Customer
-                && (supervises || signal.holder.as_ref() == Some(&agent));
-            if !for_us {
-                continue;
-            }
-            let Ok(data) = serde_json::to_string(&signal.typing) else {
-                continue;
-            };
-            // A stream too slow to take it skips it; the next signal says the same.
-            let _ = typing_sender.try_send(Bytes::from(format!("event: typing\ndata: {data}\n\n")));
-        }
+    state.live.forward_typing(typing_sender, move |signal| {
+        let for_us = signal.tenant == tenant
+            && signal.typing.party == TypingParty::Customer
+            && (supervises || signal.holder.as_ref() == Some(&agent));
+        let data = serde_json::to_string(&signal.typing)
+            .ok()
+            .filter(|_| for_us)?;
+        Some(Bytes::from(format!("event: typing\ndata: {data}\n\n")))
     });
 
     Ok(event_stream(
