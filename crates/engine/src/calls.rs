@@ -415,6 +415,19 @@ impl CallBoard {
         });
     }
 
+    /// When [`CallBoard::forget_ended`] will next have a call to drop, if ever.
+    pub fn next_forgetting(&self) -> Option<SystemTime> {
+        self.calls
+            .iter()
+            .filter(|view| !view.wrap_up_due)
+            .filter_map(|view| view.ended_at_ms)
+            .reduce(f64::min)
+            .map(|ended| {
+                let at = ended + ENDED_SHOWN_FOR.as_millis() as f64;
+                SystemTime::UNIX_EPOCH + Duration::from_millis(at.max(0.0).ceil() as u64)
+            })
+    }
+
     fn update(&mut self, call: &str, change: impl FnOnce(&mut CallView)) {
         if let Some(view) = self.calls.iter_mut().find(|view| view.id == call) {
             change(view);
@@ -503,7 +516,33 @@ impl DeskPhone {
 
         let following = Arc::downgrade(&desk);
         tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
+            loop {
+                // An ended call leaves the board when its time is up, not at the next call.
+                let forgetting = match following.upgrade() {
+                    Some(desk) => desk.board.borrow().next_forgetting(),
+                    None => return,
+                };
+                let wait = forgetting.map(|at| {
+                    at.duration_since(SystemTime::now())
+                        .unwrap_or(Duration::ZERO)
+                });
+                let event = tokio::select! {
+                    event = events.recv() => match event {
+                        Some(event) => event,
+                        None => return,
+                    },
+                    () = tokio::time::sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {
+                        let Some(desk) = following.upgrade() else {
+                            return;
+                        };
+                        desk.board.send_if_modified(|board| {
+                            let before = board.calls.len();
+                            board.forget_ended(SystemTime::now());
+                            board.calls.len() != before
+                        });
+                        continue;
+                    }
+                };
                 let Some(desk) = following.upgrade() else {
                     return;
                 };
@@ -727,6 +766,11 @@ mod tests {
         );
         assert_eq!(view.ended.as_deref(), Some("The other side hung up"));
 
+        assert_eq!(
+            board.next_forgetting(),
+            Some(at(19)),
+            "ended at 9 s, the call is due to leave ten seconds later"
+        );
         board.forget_ended(at(15));
         assert_eq!(
             board.calls.len(),
