@@ -127,35 +127,86 @@ pub struct TreeMemory {
     pub pss_kib: u64,
 }
 
-/// Sums resident and proportional set sizes over `root` and its descendants, from
-/// /proc/PID/smaps_rollup. PSS splits shared pages fairly, so it is the honest total.
-pub fn tree_memory(root: u32) -> TreeMemory {
-    let mut parents = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The command name may hold spaces and parentheses; fields resume after the last ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
-            continue;
-        };
-        let ppid = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if let Some(ppid) = ppid {
-            parents.push((pid, ppid));
-        }
-    }
+/// One process's memory, in KiB, from /proc/PID/smaps_rollup. PSS splits shared pages fairly
+/// between the processes that map them, so summed over a tree it is the honest total; its
+/// file part is mapped files (libraries, a memory-mapped database), which the system can drop
+/// and read again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessMemory {
+    pub pid: u32,
+    pub name: String,
+    pub rss_kib: u64,
+    pub pss_kib: u64,
+    pub pss_anon_kib: u64,
+    pub pss_file_kib: u64,
+}
 
-    let mut tree = vec![root];
+/// Sums resident and proportional set sizes over `root` and its descendants.
+pub fn tree_memory(root: u32) -> TreeMemory {
+    let each = process_memory(root);
+    TreeMemory {
+        processes: each.len(),
+        rss_kib: each.iter().map(|process| process.rss_kib).sum(),
+        pss_kib: each.iter().map(|process| process.pss_kib).sum(),
+    }
+}
+
+/// The memory of `root` and of each of its descendants, `root` first.
+pub fn process_memory(root: u32) -> Vec<ProcessMemory> {
+    let mut pids = vec![root];
+    pids.extend(descendants(root));
+    pids.into_iter()
+        .filter_map(|pid| {
+            let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+            let field = |key: &str| {
+                rollup
+                    .lines()
+                    .find_map(|line| line.strip_prefix(key))
+                    .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            Some(ProcessMemory {
+                pid,
+                name: std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                rss_kib: field("Rss:"),
+                pss_kib: field("Pss:"),
+                pss_anon_kib: field("Pss_Anon:"),
+                pss_file_kib: field("Pss_File:"),
+            })
+        })
+        .collect()
+}
+
+/// Every process below `root` (not `root` itself), breadth first. Parents are read from each
+/// process's stat, so children started by any of a parent's threads are found.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name may hold spaces and parentheses; fields resume after the last
+            // ')': the state, then the parent's pid.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root];
     let mut index = 0;
-    while index < tree.len() {
-        let parent = tree[index];
-        tree.extend(
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
             parents
                 .iter()
                 .filter(|(_, ppid)| *ppid == parent)
@@ -163,27 +214,8 @@ pub fn tree_memory(root: u32) -> TreeMemory {
         );
         index += 1;
     }
-
-    let mut memory = TreeMemory::default();
-    for pid in tree {
-        let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
-            continue;
-        };
-        memory.processes += 1;
-        for line in rollup.lines() {
-            let value = || {
-                line.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<u64>().ok())
-            };
-            if line.starts_with("Rss:") {
-                memory.rss_kib += value().unwrap_or(0);
-            } else if line.starts_with("Pss:") {
-                memory.pss_kib += value().unwrap_or(0);
-            }
-        }
-    }
-    memory
+    found.remove(0);
+    found
 }
 
 /// The pid of the first process named `name` among `root`'s descendants.

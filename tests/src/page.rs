@@ -89,6 +89,19 @@ pub async fn until_attribute(
     .await
 }
 
+/// Sets the agent's state from the top bar's picker, as the agent would, and waits until the
+/// window shows it taken.
+pub async fn set_agent_state(window: &Client, state: &str) -> anyhow::Result<()> {
+    window
+        .find(Locator::Css("[data-testid=agent-state] select"))
+        .await
+        .context("finding the agent's state picker")?
+        .select_by_value(state)
+        .await
+        .with_context(|| format!("choosing {state}"))?;
+    until_attribute(window, "[data-testid=agent-state]", "data-state", state).await
+}
+
 /// Waits until the calls bar is empty: every call wrapped up (or gone) and the bar closed,
 /// which moves what stands below it.
 pub async fn until_no_calls(window: &Client) -> anyhow::Result<()> {

@@ -16,8 +16,8 @@ use switchboard_tests::display::VirtualDisplay;
 use switchboard_tests::driver::{Driver, app_binary};
 use switchboard_tests::hub::Hub;
 use switchboard_tests::page::{
-    APPEAR, click, hub_json, sign_in_with_demo_login, text, texts, type_into, until_attribute,
-    until_no_calls,
+    APPEAR, click, hub_json, set_agent_state, sign_in_with_demo_login, text, texts, type_into,
+    until_attribute, until_no_calls,
 };
 use switchboard_tests::{artifacts_dir, wait};
 
@@ -148,18 +148,7 @@ async fn a_web_chat_is_answered_in_the_window_and_continues_as_a_call() -> anyho
             "registered",
         )
         .await?;
-        window
-            .find(Locator::Css("[data-testid=agent-state] select"))
-            .await?
-            .select_by_value("available")
-            .await?;
-        until_attribute(
-            &window,
-            "[data-testid=agent-state]",
-            "data-state",
-            "available",
-        )
-        .await?;
+        set_agent_state(&window, "available").await?;
 
         // The customer starts a chat on the web page, as themselves.
         page.goto(&format!("{}/chat", hub.url)).await?;

@@ -31,7 +31,7 @@ fn cache(args: &[String]) -> anyhow::Result<()> {
         [flag, count] if flag == "--customers" => count.clone(),
         other => bail!("unknown options {other:?} for bench cache"),
     };
-    let release = build_release()?;
+    let release = build_release(&[])?;
     let data = target_dir().join("bench-hub-data").join(&customers);
     let (ok, lines) = Step::new(
         &release.join("switchboard-bench-cache").to_string_lossy(),
@@ -42,39 +42,20 @@ fn cache(args: &[String]) -> anyhow::Result<()> {
     .arg("--hub-data")
     .arg(&data)
     .run_tee()?;
-    let report = lines.last().cloned().unwrap_or_default();
-    if !ok || !report.starts_with('{') {
-        bail!("the cache benchmark failed");
-    }
-    let reports = root().join("artifacts").join("bench");
-    std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
-    std::fs::write(
-        reports.join(format!("cache-{customers}.json")),
-        format!("{report}\n"),
-    )
-    .context("saving the report")?;
-    Ok(())
+    save_report(ok, &lines, "the cache", &format!("cache-{customers}.json"))
 }
 
 /// The softphone: time to answer a call (SIPp calling an auto-answering phone) and the CPU of
 /// one call's media path.
 fn phone(args: &[String]) -> anyhow::Result<()> {
     install::sip_load_tool()?;
-    let release = build_release()?;
+    let release = build_release(&[])?;
     let (ok, lines) = Step::new(
         &release.join("switchboard-bench-phone").to_string_lossy(),
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     )
     .run_tee()?;
-    let report = lines.last().cloned().unwrap_or_default();
-    if !ok || !report.starts_with('{') {
-        bail!("the phone benchmark failed");
-    }
-    let reports = root().join("artifacts").join("bench");
-    std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
-    std::fs::write(reports.join("phone.json"), format!("{report}\n"))
-        .context("saving the report")?;
-    Ok(())
+    save_report(ok, &lines, "the phone", "phone.json")
 }
 
 /// The agent window: the release app with a million customers in its cache, under Xvfb and
@@ -83,19 +64,7 @@ fn desk(args: &[String]) -> anyhow::Result<()> {
     install::everything()?;
     let tauri_driver = install::tauri_driver()?;
     install::build_ui()?;
-    // One build for the three, so that their shared dependencies compile once.
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "switchboard-hub",
-        "-p",
-        "switchboard-bench",
-        "-p",
-        "switchboard-desktop",
-    ])
-    .run()?;
-    let release = target_dir().join("release");
+    let release = build_release(&["switchboard-desktop"])?;
     let logs = root().join("artifacts").join("bench").join("desk");
     std::fs::create_dir_all(&logs).context("creating artifacts/bench/desk")?;
 
@@ -114,19 +83,8 @@ fn desk(args: &[String]) -> anyhow::Result<()> {
         step = step.arg(arg);
     }
     let (ok, lines) = step.run_tee()?;
-    let report = lines.last().cloned().unwrap_or_default();
-    if !ok || !report.starts_with('{') {
-        bail!(
-            "the desk benchmark failed; its logs are in {}",
-            logs.display()
-        );
-    }
-    std::fs::write(
-        root().join("artifacts").join("bench").join("desk.json"),
-        format!("{report}\n"),
-    )
-    .context("saving the report")?;
-    Ok(())
+    save_report(ok, &lines, "the desk", "desk.json")
+        .with_context(|| format!("its logs are in {}", logs.display()))
 }
 
 /// The sync guarantees at length: the same tests CI runs, with many more seeds and kills.
@@ -186,7 +144,7 @@ fn hub(rest: &[String]) -> anyhow::Result<()> {
     }
 
     install::test_packages()?;
-    let release = build_release()?;
+    let release = build_release(&[])?;
     let reports = root().join("artifacts").join("bench");
     std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
 
@@ -232,18 +190,34 @@ fn hub(rest: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the hub and the benchmarks' programs with the release profile; returns their folder.
-fn build_release() -> anyhow::Result<std::path::PathBuf> {
-    cargo(&[
+/// Builds the hub, the benchmarks' programs and the `also` packages with the release profile,
+/// in one build so that shared dependencies compile once; returns their folder.
+fn build_release(also: &[&str]) -> anyhow::Result<std::path::PathBuf> {
+    let mut args = vec![
         "build",
         "--release",
         "-p",
         "switchboard-hub",
         "-p",
         "switchboard-bench",
-    ])
-    .run()?;
+    ];
+    for package in also {
+        args.extend(["-p", package]);
+    }
+    cargo(&args).run()?;
     Ok(target_dir().join("release"))
+}
+
+/// Saves a benchmark's report, the last line it printed (one JSON object), in
+/// `artifacts/bench/FILE`; fails when the program failed or printed no report.
+fn save_report(ok: bool, lines: &[String], what: &str, file: &str) -> anyhow::Result<()> {
+    let report = lines.last().cloned().unwrap_or_default();
+    if !ok || !report.starts_with('{') {
+        bail!("{what} benchmark failed");
+    }
+    let reports = root().join("artifacts").join("bench");
+    std::fs::create_dir_all(&reports).context("creating artifacts/bench")?;
+    std::fs::write(reports.join(file), format!("{report}\n")).context("saving the report")
 }
 
 fn strings(args: &[&str]) -> Vec<String> {

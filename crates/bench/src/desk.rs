@@ -37,9 +37,13 @@ use switchboard_model::{Change, Cursor, Customer, CustomerId, Identity, Identity
 use switchboard_store::Store;
 use switchboard_tests::browser::Chromium;
 use switchboard_tests::display::VirtualDisplay;
-use switchboard_tests::driver::{Driver, find_descendant};
+use switchboard_tests::driver::{
+    Driver, ProcessMemory, descendants, find_descendant, process_memory,
+};
 use switchboard_tests::hub::{Hub, log_in};
-use switchboard_tests::page::{APPEAR, click, feed_records, text, until_attribute};
+use switchboard_tests::page::{
+    APPEAR, click, feed_records, set_agent_state, text, until_attribute,
+};
 use switchboard_tests::wait;
 use tokio::net::UdpSocket;
 
@@ -458,8 +462,8 @@ async fn screen_pops(
         let sent_at = epoch_ms();
         socket.send_to(invite.as_bytes(), desk).await?;
 
+        // The page notes the moment itself, so how often this asks does not change the figure.
         let seen: f64 = wait::until_async("the caller's name in the window", APPEAR, || async {
-            tokio::time::sleep(Duration::from_millis(10)).await;
             window
                 .execute("return window.__pop && window.__pop.seen;", vec![])
                 .await
@@ -487,10 +491,20 @@ async fn screen_pops(
 
         // An ended call stays in the calls bar for a while; pace the calls so that a handful
         // at most are there, as on a busy desk, rather than hundreds.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        wait::until_async("the calls bar to thin out", APPEAR, || async {
+            let shown = window
+                .find_all(Locator::Css("[data-testid=call]"))
+                .await
+                .ok()?;
+            (shown.len() < BUSY_CALLS_BAR).then_some(())
+        })
+        .await?;
     }
     Ok(percentiles(&mut times))
 }
+
+/// The most calls the pop bench lets stand in the calls bar, ended ones included.
+const BUSY_CALLS_BAR: usize = 8;
 
 /// Times the hub's answer to "who has this number" for numbers its customers have.
 async fn rest_lookups(hub: &Hub, token: &str, count: usize) -> anyhow::Result<Value> {
@@ -540,18 +554,7 @@ async fn open_chats(
     agent_token: &str,
     count: usize,
 ) -> anyhow::Result<usize> {
-    window
-        .find(Locator::Css("[data-testid=agent-state] select"))
-        .await?
-        .select_by_value("available")
-        .await?;
-    until_attribute(
-        window,
-        "[data-testid=agent-state]",
-        "data-state",
-        "available",
-    )
-    .await?;
+    set_agent_state(window, "available").await?;
 
     let http = reqwest::Client::new();
     let mut customers = Vec::new();
@@ -579,39 +582,36 @@ async fn open_chats(
 
     // Offers come as routing makes them; accept each until every chat is the agent's.
     let mut accepted = std::collections::HashSet::new();
-    let deadline = Instant::now() + APPEAR;
     while accepted.len() < count {
-        if Instant::now() > deadline {
-            bail!(
-                "only {} of {count} chats were offered to the agent",
-                accepted.len()
-            );
-        }
-        let offers: Vec<Value> = http
-            .get(format!("{}/v1/offers", hub.url))
-            .bearer_auth(agent_token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        for offer in offers {
-            let Some(id) = offer["id"].as_str() else {
-                continue;
-            };
-            if accepted.contains(id) {
-                continue;
-            }
+        let fresh: Vec<String> = wait::until_async("the next chats offered", APPEAR, || async {
+            let offers: Vec<Value> = http
+                .get(format!("{}/v1/offers", hub.url))
+                .bearer_auth(agent_token)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let fresh: Vec<String> = offers
+                .iter()
+                .filter_map(|offer| offer["id"].as_str())
+                .filter(|id| !accepted.contains(*id))
+                .map(str::to_owned)
+                .collect();
+            (!fresh.is_empty()).then_some(fresh)
+        })
+        .await?;
+        for id in fresh {
             let answer = http
                 .post(format!("{}/v1/offers/{id}/accept", hub.url))
                 .bearer_auth(agent_token)
                 .send()
                 .await?;
             if answer.status().is_success() {
-                accepted.insert(id.to_owned());
+                accepted.insert(id);
             }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     for token in &customers {
@@ -636,7 +636,13 @@ async fn open_chats(
             .ok()?;
         (tabs.len() >= count).then_some(tabs.len())
     })
-    .await?;
+    .await;
+    if shown.is_err()
+        && let Ok(png) = window.screenshot().await
+    {
+        let _ = std::fs::write(std::env::temp_dir().join("bench-desk-chats.png"), png);
+    }
+    let shown = shown?;
     click(window, "[data-testid=chat-tab]").await?;
     Ok(shown)
 }
@@ -672,86 +678,26 @@ async fn chromium_memory(
     Ok(memory)
 }
 
-/// Every process below `root` (not `root` itself), children found from any of their
-/// parents' threads.
-fn descendants(root: u32) -> Vec<u32> {
-    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_string_lossy().parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // Fields resume after the command name's last ')': state, then the parent's pid.
-            let ppid = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((pid, ppid))
-        })
-        .collect();
-    let mut found = vec![root];
-    let mut index = 0;
-    while index < found.len() {
-        let parent = found[index];
-        found.extend(
-            parents
-                .iter()
-                .filter(|(_, ppid)| *ppid == parent)
-                .map(|(pid, _)| *pid),
-        );
-        index += 1;
-    }
-    found.remove(0);
-    found
-}
-
 /// Memory of `root` and every process below it: totals, and each process's share split into
-/// anonymous memory and mapped files (the cache's memory-mapped pages are file pages, which
-/// the system can drop and read again).
+/// anonymous memory and mapped files (the cache's memory-mapped pages are file pages).
 fn memory_of(root: u32) -> Value {
-    let mut pids = vec![root];
-    pids.extend(descendants(root));
-    let mut parts = Vec::new();
-    let mut totals = [0u64; 4];
-    for pid in pids {
-        let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
-            continue;
-        };
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let field = |key: &str| {
-            rollup
-                .lines()
-                .find_map(|line| line.strip_prefix(key))
-                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let values = [
-            field("Pss:"),
-            field("Pss_Anon:"),
-            field("Pss_File:"),
-            field("Rss:"),
-        ];
-        for (total, value) in totals.iter_mut().zip(values) {
-            *total += value;
-        }
-        parts.push(json!({
-            "process": name.trim(),
-            "pss_mib": mib(values[0]),
-            "pss_anon_mib": mib(values[1]),
-            "pss_file_mib": mib(values[2]),
-        }));
-    }
+    let each = process_memory(root);
+    let total = |part: fn(&ProcessMemory) -> u64| mib(each.iter().map(part).sum());
     json!({
-        "processes": parts.len(),
-        "pss_mib": mib(totals[0]),
-        "pss_anon_mib": mib(totals[1]),
-        "pss_file_mib": mib(totals[2]),
-        "rss_mib": mib(totals[3]),
-        "each": parts,
+        "processes": each.len(),
+        "pss_mib": total(|process| process.pss_kib),
+        "pss_anon_mib": total(|process| process.pss_anon_kib),
+        "pss_file_mib": total(|process| process.pss_file_kib),
+        "rss_mib": total(|process| process.rss_kib),
+        "each": each
+            .iter()
+            .map(|process| json!({
+                "process": process.name,
+                "pss_mib": mib(process.pss_kib),
+                "pss_anon_mib": mib(process.pss_anon_kib),
+                "pss_file_mib": mib(process.pss_file_kib),
+            }))
+            .collect::<Vec<_>>(),
     })
 }
 

@@ -420,26 +420,13 @@ impl Events {
         })
     }
 
-    /// The next `change` event as (id, data); keep-alive comments are skipped. Waits at most
-    /// 20 seconds, so that a missing event fails the test instead of hanging it.
-    async fn next(&mut self) -> anyhow::Result<(String, Value)> {
+    /// The next event block, the text up to its blank line. Waits at most 20 seconds, so that
+    /// a missing event fails the test instead of hanging it.
+    async fn next_block(&mut self) -> anyhow::Result<String> {
         tokio::time::timeout(Duration::from_secs(20), async {
             loop {
                 if let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    let mut id = None;
-                    let mut data = String::new();
-                    for line in block.lines() {
-                        if let Some(value) = line.strip_prefix("id:") {
-                            id = Some(value.trim().to_owned());
-                        } else if let Some(value) = line.strip_prefix("data:") {
-                            data.push_str(value.trim_start());
-                        }
-                    }
-                    if let Some(id) = id {
-                        return Ok((id, serde_json::from_str(&data)?));
-                    }
-                    continue;
+                    return Ok(self.buffer.drain(..end + 2).collect());
                 }
                 let chunk = self.response.chunk().await?.context("the stream ended")?;
                 self.buffer.push_str(&String::from_utf8_lossy(&chunk));
@@ -448,59 +435,58 @@ impl Events {
         .await
         .context("no event came within 20 s")?
     }
-}
 
-impl Events {
-    /// Every event block up to and including the first that holds `text`. Waits at most 20
-    /// seconds.
-    async fn blocks_until(&mut self, text: &str) -> anyhow::Result<Vec<String>> {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            let mut blocks = Vec::new();
-            loop {
-                if let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    let last = block.contains(text);
-                    blocks.push(block);
-                    if last {
-                        return Ok(blocks);
-                    }
-                    continue;
+    /// The next `change` event as (id, data); keep-alive comments and signals without an id
+    /// are skipped.
+    async fn next(&mut self) -> anyhow::Result<(String, Value)> {
+        loop {
+            let block = self.next_block().await?;
+            let mut id = None;
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(value) = line.strip_prefix("id:") {
+                    id = Some(value.trim().to_owned());
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push_str(value.trim_start());
                 }
-                let chunk = self.response.chunk().await?.context("the stream ended")?;
-                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
             }
-        })
-        .await
-        .with_context(|| format!("no event with {text:?} came within 20 s"))?
+            if let Some(id) = id {
+                return Ok((id, serde_json::from_str(&data)?));
+            }
+        }
     }
 
-    /// The next event named `typing`, as its data; changes before it are skipped. Waits at
-    /// most 20 seconds.
-    async fn next_typing(&mut self) -> anyhow::Result<Value> {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                if let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    if block.lines().any(|line| line.trim() == "event: typing") {
-                        let data: String = block
-                            .lines()
-                            .filter_map(|line| line.strip_prefix("data:"))
-                            .map(str::trim_start)
-                            .collect();
-                        ensure!(
-                            !block.lines().any(|line| line.starts_with("id:")),
-                            "a typing signal carries no id, so a reconnect does not skip to it"
-                        );
-                        return Ok(serde_json::from_str(&data)?);
-                    }
-                    continue;
-                }
-                let chunk = self.response.chunk().await?.context("the stream ended")?;
-                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+    /// Every event block up to and including the first that holds `text`.
+    async fn blocks_until(&mut self, text: &str) -> anyhow::Result<Vec<String>> {
+        let mut blocks = Vec::new();
+        loop {
+            let block = self.next_block().await?;
+            let last = block.contains(text);
+            blocks.push(block);
+            if last {
+                return Ok(blocks);
             }
-        })
-        .await
-        .context("no typing signal came within 20 s")?
+        }
+    }
+
+    /// The next event named `typing`, as its data; changes before it are skipped.
+    async fn next_typing(&mut self) -> anyhow::Result<Value> {
+        loop {
+            let block = self.next_block().await?;
+            if !block.lines().any(|line| line.trim() == "event: typing") {
+                continue;
+            }
+            ensure!(
+                !block.lines().any(|line| line.starts_with("id:")),
+                "a typing signal carries no id, so a reconnect does not skip to it"
+            );
+            let data: String = block
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(str::trim_start)
+                .collect();
+            return Ok(serde_json::from_str(&data)?);
+        }
     }
 }
 

@@ -140,13 +140,8 @@ pub async fn typing(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let Some(stored) = state.db.record(caller.tenant(), &id).await? else {
-        return Err(ApiError::NotFound {
-            what: "interaction",
-            id,
-        });
-    };
-    let Record::Interaction(interaction) = stored.record else {
+    let stored = state.db.record(caller.tenant(), &id).await?;
+    let Some(Record::Interaction(interaction)) = stored.map(|stored| stored.record) else {
         return Err(ApiError::NotFound {
             what: "interaction",
             id,
